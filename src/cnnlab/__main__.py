@@ -1,0 +1,5 @@
+"""`python -m cnnlab` runs the command line."""
+
+from cnnlab.cli.main import main
+
+raise SystemExit(main())

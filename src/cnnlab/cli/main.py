@@ -1,0 +1,62 @@
+"""The `cnnlab` command: parse, call one public function, print. Exit 0 ok, 2 user error, 1 bug."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+
+from cnnlab import __version__
+from cnnlab.errors import UserError
+
+from . import cmd_data, cmd_quickstart
+
+VERBS = [cmd_quickstart, cmd_data]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cnnlab",
+        description="A laboratory for convolutional networks on small images.",
+    )
+    parser.add_argument("--version", action="version", version=f"cnnlab {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only results and errors")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    for verb in VERBS:
+        verb.add_parser(verbs)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(quiet=args.quiet)
+    try:
+        return int(args.run(args) or 0)
+    except UserError as err:
+        print(f"cnnlab: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cnnlab: interrupted", file=sys.stderr)
+        return 130
+    except Exception:  # a bug: show everything so it can be reported
+        traceback.print_exc()
+        print("cnnlab: internal error (a bug in cnnlab): please report the traceback above", file=sys.stderr)
+        return 1
+
+
+def _configure_logging(quiet: bool) -> None:
+    log = logging.getLogger("cnnlab")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("cnnlab: %(message)s"))
+        log.addHandler(handler)
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+    log.propagate = False
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,214 @@
+"""YAML files and dotted `key=value` overrides into validated configs, with errors that name the key."""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from cnnlab.errors import UserError, closest
+from cnnlab.fileio import atomic_write_text
+
+from .schema import RunConfig
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML file's top-level mapping; a missing file or bad YAML is a UserError."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"config file '{path}' does not exist: give the path of a YAML file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise UserError(f"config file '{path}' is not valid YAML: {err}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError(f"config file '{path}' must hold a mapping of keys (like 'train: {{epochs: 5}}')")
+    return data
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """Turn ['optim.lr=0.1', 'data.augment.flip=true'] into a nested dict; values are read as YAML."""
+    nested: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise UserError(f"override '{item}' is not of the form key=value (e.g. optim.lr=0.1)")
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            value = text
+        set_dotted(nested, key, value)
+    return nested
+
+
+def set_dotted(target: dict[str, Any], key: str, value: Any) -> None:
+    """target['a']['b'] = value for key 'a.b', creating the mappings on the way."""
+    *parents, leaf = key.split(".")
+    node = target
+    for i, part in enumerate(parents):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise UserError(f"override '{key}' goes inside '{'.'.join(parents[: i + 1])}', which is a value")
+        node = child
+    node[leaf] = value
+
+
+def merge(base: Mapping[str, Any], updates: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of `base` with `updates` laid over it (mappings merge, other values replace)."""
+    out = {k: (merge(v, {}) if isinstance(v, Mapping) else v) for k, v in base.items()}
+    for key, value in updates.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = merge(value, {}) if isinstance(value, Mapping) else value
+    return out
+
+
+def validate(data: Mapping[str, Any], schema: type[M] = RunConfig) -> M:  # type: ignore[assignment]
+    """`schema` built from `data`; any problem becomes one UserError listing each bad key."""
+    try:
+        return schema.model_validate(dict(data))
+    except ValidationError as err:
+        raise UserError(describe_validation_error(err, schema)) from None
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    schema: type[M] = RunConfig,  # type: ignore[assignment]
+) -> M:
+    """The config from an optional YAML file with `key=value` overrides applied, validated."""
+    data = read_yaml(path) if path is not None else {}
+    return validate(merge(data, parse_overrides(overrides)), schema)
+
+
+def with_overrides(config: M, overrides: Sequence[str] | Mapping[str, Any]) -> M:
+    """A copy of `config` with dotted overrides (strings 'k=v' or a nested mapping) applied, validated."""
+    updates = parse_overrides(overrides) if not isinstance(overrides, Mapping) else overrides
+    return validate(merge(config.model_dump(mode="json"), updates), type(config))
+
+
+def dump_config(config: BaseModel) -> str:
+    """The config as YAML, every key written out."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+def save_config(config: BaseModel, path: str | Path) -> Path:
+    """Write the fully resolved config to `path` atomically."""
+    return atomic_write_text(path, dump_config(config))
+
+
+def config_keys(schema: type[BaseModel], prefix: str = "") -> Iterator[str]:
+    """Every dotted key of `schema`, depth first."""
+    for name, field in schema.model_fields.items():
+        key = f"{prefix}{name}"
+        sub = _model_in(field.annotation)
+        if sub is not None:
+            yield from config_keys(sub, key + ".")
+        else:
+            yield key
+
+
+# -- error messages -------------------------------------------------------------------------------
+
+
+def describe_validation_error(err: ValidationError, schema: type[BaseModel]) -> str:
+    """One line per bad key: what is wrong, what was given, and what is valid."""
+    lines: list[str] = []
+    seen: set[str] = set()
+    for e in err.errors():
+        path, model, annotation = _resolve(schema, e["loc"])
+        key = ".".join(path)
+        if key in seen:  # a union reports once per member; one line a key is enough
+            continue
+        seen.add(key)
+        if e["type"] == "extra_forbidden":
+            lines.append(_unknown_key_message(schema, path, model))
+        else:
+            lines.append(_bad_value_message(key, e, annotation))
+    return lines[0] if len(lines) == 1 else "invalid config:\n  " + "\n  ".join(lines)
+
+
+def _unknown_key_message(schema: type[BaseModel], path: list[str], owner: type[BaseModel] | None) -> str:
+    key = ".".join(path)
+    owner = owner or schema
+    prefix = ".".join(path[:-1])
+    valid = list(owner.model_fields)
+    match = closest(path[-1], valid)
+    suggestion = f"{prefix}.{match}" if prefix and match else match
+    if suggestion is None:  # a key in the wrong section: 'lr' for 'optim.lr'
+        everywhere = list(config_keys(schema))
+        leaf = [k for k in everywhere if k.rsplit(".", 1)[-1] == path[-1]]
+        suggestion = leaf[0] if leaf else closest(key, everywhere)
+    where = f"under '{prefix}'" if prefix else "at the top level"
+    hint = f" (did you mean '{suggestion}'?)" if suggestion else ""
+    return f"unknown config key '{key}'{hint}; valid keys {where}: {', '.join(valid)}"
+
+
+def _bad_value_message(key: str, e: Any, annotation: Any) -> str:
+    given = e.get("input")
+    choices = _literal_choices(annotation)
+    if choices:
+        shown = ", ".join(str(c).lower() if isinstance(c, bool) else str(c) for c in choices)
+        hint = closest(str(given), [str(c) for c in choices]) if isinstance(given, str) else None
+        extra = f" (did you mean '{hint}'?)" if hint else ""
+        return f"config key '{key}' = {given!r} is not one of: {shown}{extra}"
+    if e["type"] == "model_type" or (e["type"] == "model_attributes_type"):
+        sub = _model_in(annotation)
+        fields = ", ".join(sub.model_fields) if sub else ""
+        return f"config key '{key}' must be a mapping of its own keys ({fields}), got {given!r}"
+    message = e["msg"].removeprefix("Value error, ")
+    return f"config key '{key}' = {given!r} is invalid: {message[0].lower() + message[1:]}"
+
+
+def _resolve(schema: type[BaseModel], loc: Sequence[Any]) -> tuple[list[str], type[BaseModel] | None, Any]:
+    """The config path within `loc`, the model that owns its last key, and that key's annotation."""
+    path: list[str] = []
+    model: type[BaseModel] | None = schema
+    annotation: Any = schema
+    owner: type[BaseModel] | None = schema
+    for part in loc:
+        if model is None or not isinstance(part, str):
+            break
+        path.append(part)
+        owner = model
+        field = model.model_fields.get(part)
+        if field is None:
+            annotation = None
+            break
+        annotation = field.annotation
+        model = _model_in(annotation)
+    return path, owner, annotation
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _literal_choices(annotation: Any) -> list[Any]:
+    """The allowed values of a Literal (or a union holding one, with bool's true/false)."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return list(typing.get_args(annotation))
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = typing.get_args(annotation)
+        literal = [c for a in args for c in _literal_choices(a)]
+        if not literal:
+            return []
+        return ([True, False] if bool in args else []) + literal
+    return []

@@ -1,0 +1,122 @@
+"""The RunConfig schema: every setting of one run, typed, with defaults and bounds.
+
+A run folder stores the fully resolved config, so the folder alone reproduces the run.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+PREPROCESS_METHODS = ("none", "standardize", "minmax", "zca")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("none", "step", "exponential", "onecycle", "cosine")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+class Section(BaseModel):
+    """A config section: unknown keys are errors, assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class AugmentConfig(Section):
+    """Training-time augmentation, drawn per image and applied to whole batches."""
+
+    crop: int | None = Field(None, gt=0, description="random crop to this size (centre crop at evaluation)")
+    pad: int = Field(0, ge=0, description="padding added before the random crop")
+    pad_mode: Literal["zeros", "reflect"] = "zeros"
+    flip: bool = Field(False, description="random horizontal flip")
+    rotate: float = Field(0.0, ge=0, le=180, description="max rotation in degrees")
+    translate: float = Field(0.0, ge=0, le=0.5, description="max shift as a fraction of the image size")
+    scale: float = Field(0.0, ge=0, lt=1, description="zoom drawn from [1 - scale, 1 + scale]")
+    shear: float = Field(0.0, ge=0, lt=90, description="max shear in degrees")
+    noise: float = Field(0.0, ge=0, description="std of Gaussian noise added after preprocessing")
+
+
+class DataConfig(Section):
+    """Where the images come from and how they are split, normalised and augmented."""
+
+    source: str = Field("cifar10", description="cifar10, mnist, fashion-mnist, digits, circles, moons, or a path")
+    root: str | None = Field(None, description="downloads and the decoded cache (default ~/.cache/cnnlab)")
+    val_fraction: float = Field(0.1, ge=0, lt=1)
+    test_fraction: float = Field(0.2, gt=0, lt=1, description="carved from train when the source has no test set")
+    split_seed: int = Field(0, description="seed of the val/test carving, the same for every run by default")
+    image_size: int | None = Field(None, gt=0, description="resize every image to this square size")
+    preprocess: Literal["none", "standardize", "minmax", "zca"] = "standardize"
+    zca_epsilon: float = Field(1e-2, gt=0, description="added to the covariance eigenvalues before whitening")
+    storage: Literal["auto", "memory", "stream"] = Field(
+        "auto", description="keep the splits on the device, or stream them from the decoded cache"
+    )
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
+
+
+class ModelConfig(BaseModel):
+    """The model's registry name and its own options (checked by the model's builder)."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    name: str = "tme2"
+
+    def options(self) -> dict[str, Any]:
+        """The model's own options, everything but the name."""
+        return dict(self.model_extra or {})
+
+
+class OptimConfig(Section):
+    """The optimiser."""
+
+    name: Literal["sgd", "adam", "adamw"] = "sgd"
+    lr: float = Field(0.01, gt=0)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    nesterov: bool = False
+    weight_decay: float = Field(0.0, ge=0)
+    betas: tuple[float, float] = (0.9, 0.999)
+
+
+class ScheduleConfig(Section):
+    """The learning-rate schedule, stepped every batch where it makes sense."""
+
+    name: Literal["none", "step", "exponential", "onecycle", "cosine"] = "none"
+    step_size: int = Field(10, gt=0, description="epochs between decays of the step schedule")
+    gamma: float = Field(0.1, gt=0, le=1, description="decay factor of step (per step) and exponential (per epoch)")
+    warmup: float = Field(0.0, ge=0, description="epochs of linear warm-up from lr/10")
+    min_lr: float = Field(0.0, ge=0, description="floor of cosine and onecycle")
+
+
+class TrainConfig(Section):
+    """The fit loop and the machine it runs on."""
+
+    epochs: int = Field(10, gt=0)
+    batch_size: int = Field(128, gt=0)
+    eval_batch_size: int = Field(512, gt=0)
+    shuffle: bool = True
+    early_stop: int = Field(0, ge=0, description="patience in epochs on validation loss; 0 turns it off")
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    seed: int = 0
+    device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps")
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    compile: bool = False
+    channels_last: bool | Literal["auto"] = "auto"
+    threads: int | None = Field(None, gt=0, description="CPU threads for torch (default: all cores)")
+    tensorboard: bool = False
+    progress: bool | Literal["auto"] = "auto"
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        base = value.split(":", 1)[0]
+        if base not in ("auto", "cpu", "cuda", "mps") or (":" in value and base != "cuda"):
+            raise ValueError("must be one of auto, cpu, cuda, cuda:N, mps")
+        return value
+
+
+class RunConfig(Section):
+    """Everything one training run needs."""
+
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
