@@ -1,0 +1,182 @@
+"""Batches for training and evaluation: the split lives as normalised tensors on the device.
+
+A split that fits the device's memory budget is normalised once and kept there ("memory"); each
+batch is then an index, plus augmentation on the whole batch. A split too large for that streams
+from the (memory-mapped) decoded cache in chunks ("stream"), read in storage order, normalised on
+the device, and shuffled within the chunk. `auto` chooses, and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+import torch
+
+from .augment import BatchAugment
+from .preprocess import Preprocessor
+from .types import Samples
+
+log = logging.getLogger("cnnlab")
+
+MEMORY_BUDGET_FRACTION = 0.4  # of the device's free memory, for one split's tensors
+STREAM_CHUNK_BYTES = 256 << 20
+
+
+def available_memory(device: torch.device) -> int:
+    """Free memory on `device` in bytes (best effort)."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    if device.type == "mps":
+        return int(torch.mps.recommended_max_memory() - torch.mps.driver_allocated_memory())
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 4 << 30
+
+
+def choose_storage(nbytes: int, device: torch.device, requested: str = "auto") -> tuple[str, str]:
+    """('memory' or 'stream', why) for a split whose normalised tensors take `nbytes`."""
+    if requested in ("memory", "stream"):
+        return requested, f"data.storage={requested}"
+    budget = int(available_memory(device) * MEMORY_BUDGET_FRACTION)
+    size = f"{nbytes / 2**20:,.0f} MiB"
+    if nbytes <= budget:
+        return "memory", f"{size} fits the {device.type} memory budget ({budget / 2**20:,.0f} MiB)"
+    return "stream", f"{size} exceeds the {device.type} memory budget ({budget / 2**20:,.0f} MiB)"
+
+
+def epoch_generator(seed: int, epoch: int, device: torch.device) -> torch.Generator:
+    """A generator for one epoch's shuffling and augmentation, the same for the same (seed, epoch)."""
+    state = int(np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0] >> 1)
+    return torch.Generator(device=device).manual_seed(state)
+
+
+class BatchIterator:
+    """(inputs, labels) batches of one split on one device; iterate once an epoch."""
+
+    def __init__(
+        self,
+        samples: Samples,
+        preprocess: Preprocessor,
+        *,
+        batch_size: int,
+        train: bool = False,
+        shuffle: bool | None = None,
+        augment: BatchAugment | None = None,
+        device: torch.device | str = "cpu",
+        seed: int = 0,
+        drop_last: bool = False,
+        storage: str = "auto",
+        memory_format: torch.memory_format = torch.contiguous_format,
+        name: str = "",
+    ) -> None:
+        self.samples = samples
+        self.preprocess = preprocess.to(device)
+        self.batch_size = batch_size
+        self.train = train
+        self.shuffle = train if shuffle is None else shuffle
+        self.augment = augment
+        self.device = torch.device(device)
+        self.seed = seed
+        self.drop_last = drop_last
+        self.memory_format = memory_format
+        self.name = name
+        self.epoch = 0
+        nbytes = len(samples) * int(np.prod(samples.example_shape)) * 4
+        self.storage, reason = choose_storage(nbytes, self.device, storage)
+        if storage == "auto" and self.storage == "stream":
+            log.info("%s split streams from the decoded cache: %s", name or "a", reason)
+        self._labels = torch.as_tensor(samples.y, dtype=torch.int64, device=self.device)
+        self._resident = self._normalise_all() if self.storage == "memory" else None
+
+    def _normalise_all(self) -> torch.Tensor | None:
+        if len(self.samples) == 0:
+            return None
+        rows_per_chunk = max(1, STREAM_CHUNK_BYTES // max(1, self.samples.x[0].nbytes * 4))
+        parts = []
+        for start in range(0, len(self.samples), rows_per_chunk):
+            raw = torch.from_numpy(self.samples.take(slice(start, start + rows_per_chunk)))
+            parts.append(self.preprocess.apply(raw.to(self.device), self.memory_format))
+        return torch.cat(parts) if len(parts) > 1 else parts[0]
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next pass draw its order and augmentation from (seed, epoch), so a resumed run matches."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        n = len(self.samples)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    @property
+    def num_examples(self) -> int:
+        """Examples yielded a pass."""
+        return len(self) * self.batch_size if self.drop_last else len(self.samples)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        generator = epoch_generator(self.seed, self.epoch, self.device)
+        self.epoch += 1
+        n = len(self.samples)
+        if n == 0:
+            return
+        order = (
+            torch.randperm(n, generator=generator, device=self.device)
+            if self.shuffle
+            else torch.arange(n, device=self.device)
+        )
+        if self._resident is not None:
+            for idx in self._batch_indices(order):
+                yield self._finish(self._resident[idx], self._labels[idx], generator)
+        else:
+            yield from self._stream(order.cpu().numpy(), generator)
+
+    def _batch_indices(self, order: torch.Tensor) -> Iterator[torch.Tensor]:
+        stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
+        for start in range(0, stop, self.batch_size):
+            yield order[start : start + self.batch_size]
+
+    def _finish(
+        self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.augment is not None:
+            x = self.augment(x, generator) if self.train else self.augment.evaluate(x)
+            if x.dim() == 4:
+                x = x.contiguous(memory_format=self.memory_format)
+        return x, y
+
+    def _stream(self, order: np.ndarray, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Chunks of whole batches, read in storage order, the next one prefetched in a thread."""
+        example_bytes = int(np.prod(self.samples.example_shape)) * 4
+        per_chunk = max(1, STREAM_CHUNK_BYTES // (example_bytes * self.batch_size)) * self.batch_size
+        # every chunk but the last holds whole batches, so drop_last acts as in memory mode
+        pieces = [np.sort(order[i : i + per_chunk]) for i in range(0, len(order), per_chunk)]
+        pin = self.device.type == "cuda"
+        with ThreadPoolExecutor(1) as reader:
+            pending: Future | None = reader.submit(self._read, pieces[0], pin) if pieces else None
+            for k, piece in enumerate(pieces):
+                assert pending is not None
+                raw = pending.result()
+                pending = reader.submit(self._read, pieces[k + 1], pin) if k + 1 < len(pieces) else None
+                x = self.preprocess.apply(raw.to(self.device, non_blocking=pin), self.memory_format)
+                y = self._labels[torch.from_numpy(piece).to(self.device)]
+                local = (
+                    torch.randperm(len(piece), generator=generator, device=self.device)
+                    if self.shuffle
+                    else torch.arange(len(piece), device=self.device)
+                )
+                for idx in self._batch_indices(local):
+                    yield self._finish(x[idx], y[idx], generator)
+
+    def _read(self, rows: np.ndarray, pin: bool) -> torch.Tensor:
+        raw = torch.from_numpy(self.samples.take(rows))
+        return raw.pin_memory() if pin else raw
