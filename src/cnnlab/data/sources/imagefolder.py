@@ -9,7 +9,6 @@ import numpy as np
 
 from cnnlab.data.cache import ArrayStore
 from cnnlab.data.decode import (
-    CHUNK_FILES,
     GRAY_MODES,
     ImageReadError,
     chunks,
@@ -98,9 +97,10 @@ class ImageFolderSource(Source):
             store.put(f"{split}_y", np.array([label for _, label in items], dtype=np.int64))
             split_paths = [str(p) for p, _ in items]
             filename = str(getattr(target, "filename", ""))
-            for offset in range(0, len(split_paths), CHUNK_FILES):
-                part = split_paths[offset : offset + CHUNK_FILES]
+            offset = 0
+            for part in chunks(split_paths):
                 jobs.append((part, filename, offset, channels, self.image_size))
+                offset += len(part)
         try:
             run_chunked(decode_into, jobs, len(paths))
         except ImageReadError as err:
