@@ -1,0 +1,9 @@
+"""Models: a registry of architectures built for any input size and class count.
+
+model = build("tme2", in_channels=3, num_classes=10, input_size=32, dropout=0.5)
+"""
+
+from .blocks import ConvClassifier
+from .registry import ModelEntry, available_models, build, check_options, get_entry, register
+
+__all__ = ["ConvClassifier", "ModelEntry", "available_models", "build", "check_options", "get_entry", "register"]

@@ -1,0 +1,126 @@
+"""The model registry: `@register("name")` on a builder, `build(name, ...)` with checked options.
+
+A builder is a function `(in_channels, num_classes, input_size, *, option=default, ...) -> nn.Module`;
+its keyword-only parameters, with their type hints and defaults, are the model's options
+(`model.<option>` in a config). `build` refuses unknown options and wrong types with a message
+naming the option, the value and the valid ones.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from torch import nn
+
+from cnnlab.errors import UserError, did_you_mean
+
+Builder = Callable[..., nn.Module]
+SpatialSize = tuple[int, int] | None
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registered model: its builder, one-line description and options."""
+
+    name: str
+    builder: Builder
+    description: str
+    options: dict[str, inspect.Parameter]
+    hints: dict[str, Any]
+
+    def defaults(self) -> dict[str, Any]:
+        """Each option's default value."""
+        return {name: p.default for name, p in self.options.items()}
+
+
+_REGISTRY: dict[str, ModelEntry] = {}
+
+
+def register(name: str, description: str | None = None) -> Callable[[Builder], Builder]:
+    """Register `builder` under `name`; its docstring's first line describes it unless `description` does."""
+
+    def decorator(builder: Builder) -> Builder:
+        if name in _REGISTRY:
+            raise ValueError(f"model '{name}' is registered twice")
+        signature = inspect.signature(builder)
+        options = {n: p for n, p in signature.parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+        doc = (builder.__doc__ or "").strip().splitlines()
+        _REGISTRY[name] = ModelEntry(
+            name=name,
+            builder=builder,
+            description=description or (doc[0] if doc else name),
+            options=options,
+            hints=typing.get_type_hints(builder),
+        )
+        return builder
+
+    return decorator
+
+
+def available_models() -> list[ModelEntry]:
+    """Every registered model, in registration order."""
+    _load_architectures()
+    return list(_REGISTRY.values())
+
+
+def get_entry(name: str) -> ModelEntry:
+    """The registry entry for `name`; an unknown name is a UserError listing the models."""
+    _load_architectures()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UserError(
+            f"unknown model '{name}'{did_you_mean(name, _REGISTRY)}; models: {', '.join(_REGISTRY)} "
+            "(`cnnlab models` describes them)"
+        ) from None
+
+
+def check_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """`options` validated against model `name`'s builder: known names, values of the right type."""
+    entry = get_entry(name)
+    checked = {}
+    for key, value in options.items():
+        if key not in entry.options:
+            valid = ", ".join(entry.options) or "none"
+            raise UserError(
+                f"model '{name}' has no option '{key}'{did_you_mean(key, entry.options)}; its options: {valid}"
+            )
+        try:
+            checked[key] = TypeAdapter(entry.hints[key]).validate_python(value) if key in entry.hints else value
+        except ValidationError as err:
+            reason = err.errors()[0]["msg"]
+            raise UserError(f"model option 'model.{key}' = {value!r} is invalid for '{name}': {reason}") from None
+    return checked
+
+
+def normalize_size(input_size: int | tuple[int, int] | None) -> SpatialSize:
+    """(H, W) from an int or a pair; None stays None (inputs without spatial dimensions)."""
+    if input_size is None:
+        return None
+    if isinstance(input_size, int):
+        return (input_size, input_size)
+    h, w = input_size
+    return (int(h), int(w))
+
+
+def build(
+    name: str,
+    in_channels: int = 3,
+    num_classes: int = 10,
+    input_size: int | tuple[int, int] | None = 32,
+    **options: Any,
+) -> nn.Module:
+    """Model `name` for inputs of `in_channels` x `input_size` and `num_classes` outputs."""
+    checked = check_options(name, options)
+    entry = get_entry(name)
+    return entry.builder(in_channels, num_classes, normalize_size(input_size), **checked)
+
+
+def _load_architectures() -> None:
+    """Import the modules that register architectures (once)."""
+    from . import architectures  # noqa: F401
