@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from cnnlab.cli.main import main
 from tests.fakes import write_image_folder
 
@@ -47,5 +49,55 @@ def test_internal_errors_exit_1(monkeypatch, capsys) -> None:
     assert "internal error" in capsys.readouterr().err
 
 
-def test_quickstart_runs_offline(tmp_path: Path) -> None:
+def test_quickstart_trains_a_small_cnn_offline(tmp_path: Path, capsys) -> None:
     assert main(["quickstart", "--out", str(tmp_path / "qs")]) == 0
+    summary = json.loads((tmp_path / "qs" / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["test_top1"] > 0.9
+    assert main(["quickstart", "--out", str(tmp_path / "qs")]) == 0  # again: the finished run is kept
+
+
+TINY = ["data.source=digits", "model.widths=[8,8,8]", "model.hidden=16", "train.epochs=2", "train.threads=1"]
+
+
+def test_train_writes_a_run_and_prints_the_best_epoch(tmp_path: Path, capsys) -> None:
+    assert main(["train", *TINY, "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "status: completed" in out and "best epoch" in out and "test loss" in out
+    assert (tmp_path / "run" / "summary.json").is_file()
+
+
+def test_train_with_a_yaml_file_and_overrides(tmp_path: Path) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text("data: {source: digits}\nmodel: {widths: [8, 8, 8], hidden: 16}\ntrain: {epochs: 3}\n")
+    assert main(["train", str(config), "train.epochs=1", "train.threads=1", "--out", str(tmp_path / "run")]) == 0
+    import yaml
+
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert saved["train"]["epochs"] == 1 and saved["model"]["widths"] == [8, 8, 8]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["optim.lr=-1"], "'optim.lr' = -1 is invalid"),
+        (["optim.moemntum=0.5"], "did you mean 'optim.momentum'"),
+        (["model.drpout=0.5", "data.source=digits"], "has no option 'drpout'"),
+        (["model.name=vgg99", "data.source=digits"], "unknown model 'vgg99'"),
+        (["data.source=/no/such/folder"], "neither a known dataset"),
+        (["a.yaml", "b.yaml"], "only one config file"),
+    ],
+)
+def test_train_bad_input_exits_2_and_writes_nothing(tmp_path: Path, args, message, capsys) -> None:
+    assert main(["train", *args, "--out", str(tmp_path / "run")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_divergence_exits_2(tmp_path: Path, capsys) -> None:
+    assert main(["train", *TINY, "optim.lr=1e6", "--out", str(tmp_path / "run")]) == 2
+    assert "diverged at epoch 1" in capsys.readouterr().out
+
+
+def test_train_resume_needs_out(capsys) -> None:
+    assert main(["train", "--resume"]) == 2
+    assert "--resume needs --out" in capsys.readouterr().err

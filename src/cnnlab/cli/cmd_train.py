@@ -1,0 +1,78 @@
+"""`cnnlab train [CONFIG.yaml] [key=value ...] [--out DIR] [--resume]`: one training run."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from cnnlab.config import RunConfig, load_config
+from cnnlab.errors import UserError
+from cnnlab.presets import preset_path
+from cnnlab.train import RunResult, train
+
+EXIT = {"completed": 0, "early_stopped": 0, "diverged": 2, "interrupted": 130}
+
+
+def add_parser(verbs: argparse._SubParsersAction) -> None:
+    p = verbs.add_parser(
+        "train",
+        help="train one run: CONFIG.yaml and/or key=value overrides",
+        description="Train one run. Without a config file the defaults train tme2 on CIFAR-10.",
+    )
+    p.add_argument("args", nargs="*", metavar="CONFIG.yaml | key=value", help="a YAML config, then overrides")
+    p.add_argument("--preset", help="start from a built-in config (e.g. quickstart)")
+    p.add_argument("--out", help="run folder (default: runs/<model>-<source>-<time>)")
+    p.add_argument("--resume", action="store_true", help="continue the stopped run in --out")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar")
+    p.set_defaults(run=run)
+
+
+def parse_config_args(args: list[str], preset: str | None = None) -> tuple[RunConfig | None, bool]:
+    """(config, given): the config from an optional YAML path (or preset) and key=value overrides."""
+    path: Path | None = preset_path(preset) if preset else None
+    overrides = []
+    for arg in args:
+        if "=" in arg:
+            overrides.append(arg)
+        elif path is None:
+            path = Path(arg)
+        else:
+            raise UserError(f"'{arg}' is neither key=value nor the config file (only one config file is allowed)")
+    given = path is not None or bool(overrides)
+    return load_config(path, overrides), given
+
+
+def run(args: argparse.Namespace) -> int:
+    config, given = parse_config_args(args.args, args.preset)
+    if args.resume:
+        if not args.out:
+            raise UserError("--resume needs --out DIR: the folder of the run to continue")
+        result = train(config if given else None, args.out, resume=True, progress=args.progress)  # type: ignore[arg-type]
+    else:
+        assert config is not None
+        out = args.out or default_out(config)
+        result = train(config, out, progress=args.progress)
+    print_result(result)
+    return EXIT.get(result.status, 1)
+
+
+def default_out(config: RunConfig) -> str:
+    source = Path(config.data.source).name or "data"
+    return str(Path("runs") / f"{config.model.name}-{source}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+def print_result(result: RunResult) -> None:
+    """The outcome in a few lines: status, best epoch and its figures, where the run is."""
+    s = result.summary
+    print(f"run: {result.folder.path}  status: {result.status}")
+    if s.get("message"):
+        print(f"  {s['message']}")
+    if s.get("best_epoch"):
+        figures = "  ".join(
+            f"{split} loss {s[f'{split}_loss']:.4f} top-1 {s[f'{split}_top1']:.2%} top-5 {s[f'{split}_top5']:.2%}"
+            for split in ("train", "val", "test")
+            if s.get(f"{split}_loss") is not None
+        )
+        print(f"  best epoch {s['best_epoch']} of {s['epochs_run']}: {figures}")
+        print(f"  {s['params']:,} parameters, {s['seconds']:.1f} s, {s['images_per_second']:,.0f} training images/s")

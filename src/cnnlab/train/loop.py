@@ -1,0 +1,284 @@
+"""The fit loop: train_one_epoch, evaluate, and fit with early stopping, divergence checks and resume.
+
+One loop for every model and experiment; what varies comes in through the config.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from cnnlab.data import BatchIterator
+
+from .device import Compute
+from .metrics import MetricMeter
+from .optim import current_lr
+from .run_folder import RunFolder
+
+log = logging.getLogger("cnnlab")
+
+SPLITS = ("train", "val", "test")
+
+
+class Diverged(Exception):
+    """The training loss became NaN or infinite."""
+
+    def __init__(self, epoch: int, step: int, steps: int, lr: float, loss: float) -> None:
+        self.epoch, self.step, self.steps, self.lr, self.loss = epoch, step, steps, lr, loss
+        super().__init__(
+            f"training diverged at epoch {epoch}, step {step} of {steps} (learning rate {lr:.4g}): the loss became "
+            f"{loss}. Lower optim.lr, add a warm-up (schedule.warmup) or batch norm, and start a new run"
+        )
+
+
+@dataclass
+class FitSettings:
+    """What the loop needs besides the model and the data."""
+
+    epochs: int
+    seed: int = 0
+    early_stop: int = 0  # patience in epochs on validation loss; 0 turns it off
+    progress: bool = False
+    divergence_check_every: int = 1  # steps; more than 1 avoids a device sync a step on GPUs
+    on_epoch: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    """What a finished (or stopped) run reports: its folder, status, best epoch and history."""
+
+    folder: RunFolder
+    status: str
+    summary: dict[str, Any]
+    history: list[dict[str, Any]]
+
+    @property
+    def best_epoch(self) -> int | None:
+        return self.summary.get("best_epoch")
+
+    @property
+    def best(self) -> dict[str, Any]:
+        """The metrics row of the best epoch."""
+        epoch = self.best_epoch
+        return next((row for row in self.history if row["epoch"] == epoch), {})
+
+
+def seed_epoch(seed: int, epoch: int) -> None:
+    """Seed torch's global generator (dropout, ...) from (seed, epoch), so a resumed epoch replays exactly."""
+    torch.manual_seed(int(np.random.SeedSequence([seed, epoch, 1]).generate_state(1, dtype=np.uint64)[0] >> 1))
+
+
+def train_one_epoch(
+    model: nn.Module,
+    batches: BatchIterator,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    criterion: nn.Module,
+    compute: Compute,
+    epoch: int,
+    settings: FitSettings,
+    scaler: torch.amp.GradScaler | None = None,
+) -> dict[str, float]:
+    """One pass over the training batches; returns loss, top-1 and top-5 seen while training."""
+    model.train()
+    meter = MetricMeter(compute.device)
+    steps = len(batches)
+    bar = _progress_bar(steps, epoch, settings)
+    start = time.perf_counter()
+    check = max(1, settings.divergence_check_every)
+    for step, (x, y) in enumerate(batches, start=1):
+        with compute.autocast():
+            output = model(x)
+            loss = criterion(output, y)
+        if step % check == 0 or step == steps:
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise Diverged(epoch, step, steps, current_lr(optimizer), value)
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
+        scheduler.step()
+        meter.update(loss, output.float(), y)
+        if bar is not None and (step % 10 == 0 or step == steps):
+            so_far = meter.result()
+            rate = meter.count / (time.perf_counter() - start)
+            bar.set_postfix(loss=f"{so_far['loss']:.3f}", top1=f"{so_far['top1']:.1%}", img_s=f"{rate:,.0f}")
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    seconds = time.perf_counter() - start
+    return {**meter.result(), "images": meter.count, "seconds": seconds}
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, batches: BatchIterator, criterion: nn.Module, compute: Compute) -> dict[str, float]:
+    """Loss, top-1 and top-5 on a split, in evaluation mode (dropout off, batch-norm running statistics)."""
+    was_training = model.training
+    model.eval()
+    meter = MetricMeter(compute.device)
+    for x, y in batches:
+        with compute.autocast():
+            output = model(x)
+            loss = criterion(output, y)
+        meter.update(loss, output.float(), y)
+    model.train(was_training)
+    return meter.result()
+
+
+def fit(
+    model: nn.Module,
+    batches: dict[str, BatchIterator | None],
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    criterion: nn.Module,
+    compute: Compute,
+    folder: RunFolder,
+    settings: FitSettings,
+    module: nn.Module | None = None,
+    state: dict[str, Any] | None = None,
+    scaler: torch.amp.GradScaler | None = None,
+) -> RunResult:
+    """Train for `settings.epochs`, evaluating val and test each epoch, saving state after each.
+
+    The best epoch is the one with the lowest validation loss (the last one without a validation
+    split); its weights are saved as the run's model. `module` is the uncompiled model whose
+    weights are saved (defaults to `model`); `state` resumes from a saved epoch.
+    """
+    module = module if module is not None else model
+    train_batches = batches["train"]
+    assert train_batches is not None
+    has_val = batches.get("val") is not None and len(batches["val"].samples) > 0  # type: ignore[union-attr]
+    if settings.early_stop and not has_val:
+        log.warning("early stopping needs a validation split (data.val_fraction > 0): it is off for this run")
+    state = dict(state or {})
+    history = folder.read_metrics()[: state.get("epoch", 0)] if state else []
+    best_epoch: int | None = state.get("best_epoch")
+    best_loss: float = state.get("best_val_loss", math.inf)
+    bad_epochs: int = state.get("bad_epochs", 0)
+    train_seconds: float = state.get("train_seconds", 0.0)
+    train_images: int = state.get("train_images", 0)
+    status, message = "completed", None
+    first = state.get("epoch", 0) + 1
+    try:
+        for epoch in range(first, settings.epochs + 1):
+            started = time.perf_counter()
+            seed_epoch(settings.seed, epoch)
+            train_batches.set_epoch(epoch)
+            lr = current_lr(optimizer)
+            train = train_one_epoch(
+                model, train_batches, optimizer, scheduler, criterion, compute, epoch, settings, scaler
+            )
+            train_seconds += train["seconds"]
+            train_images += int(train["images"])
+            results = {"train": train}
+            for split in ("val", "test"):
+                split_batches = batches.get(split)
+                if split_batches is not None and len(split_batches.samples):
+                    results[split] = evaluate(model, split_batches, criterion, compute)
+            row: dict[str, Any] = {"epoch": epoch, "lr": lr, "seconds": round(time.perf_counter() - started, 3)}
+            for split in SPLITS:
+                for metric in ("loss", "top1", "top5"):
+                    row[f"{split}_{metric}"] = results[split][metric] if split in results else None
+            history.append(row)
+            val_loss = results["val"]["loss"] if has_val else -float(epoch)  # without val: the last epoch
+            if val_loss < best_loss:
+                best_epoch, best_loss, bad_epochs = epoch, val_loss, 0
+                folder.save_weights(module)
+            else:
+                bad_epochs += 1
+            folder.write_metrics(history)
+            folder.save_state(
+                {
+                    "epoch": epoch,
+                    "model": module.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict() if scaler is not None else {},
+                    "best_epoch": best_epoch,
+                    "best_val_loss": best_loss,
+                    "bad_epochs": bad_epochs,
+                    "train_seconds": train_seconds,
+                    "train_images": train_images,
+                }
+            )
+            log.info(_epoch_line(row, settings.epochs, train))
+            for callback in settings.on_epoch:
+                callback(row)
+            if settings.early_stop and has_val and bad_epochs >= settings.early_stop:
+                status = "early_stopped"
+                message = f"no validation-loss improvement for {bad_epochs} epochs; best epoch {best_epoch}"
+                log.info("early stop: %s", message)
+                break
+    except Diverged as err:
+        status, message = "diverged", str(err)
+        log.error("%s", message)
+    except KeyboardInterrupt:
+        status = "interrupted"
+        message = f"interrupted during epoch {len(history) + 1}; resume to continue from epoch {len(history) + 1}"
+        log.warning("%s", message)
+    summary = _summary(status, message, history, best_epoch, module, train_seconds, train_images, compute)
+    folder.write_summary(summary)
+    return RunResult(folder, status, summary, history)
+
+
+def _summary(
+    status: str,
+    message: str | None,
+    history: list[dict[str, Any]],
+    best_epoch: int | None,
+    module: nn.Module,
+    train_seconds: float,
+    train_images: int,
+    compute: Compute,
+) -> dict[str, Any]:
+    best = next((row for row in history if row["epoch"] == best_epoch), None)
+    summary: dict[str, Any] = {
+        "status": status,
+        "best_epoch": best_epoch,
+        "epochs_run": len(history),
+        "params": sum(p.numel() for p in module.parameters()),
+        "seconds": round(sum(row["seconds"] for row in history), 3),
+        "train_seconds": round(train_seconds, 3),
+        "images_per_second": round(train_images / train_seconds, 1) if train_seconds else None,
+        "device": compute.describe(),
+    }
+    for split in SPLITS:
+        for metric in ("loss", "top1", "top5"):
+            key = f"{split}_{metric}"
+            summary[key] = best[key] if best else None
+    if message:
+        summary["message"] = message
+    return summary
+
+
+def _epoch_line(row: dict[str, Any], epochs: int, train: dict[str, float]) -> str:
+    parts = [f"epoch {row['epoch']}/{epochs}"]
+    for split in SPLITS:
+        if row[f"{split}_loss"] is not None:
+            parts.append(f"{split} loss {row[f'{split}_loss']:.4f} top1 {row[f'{split}_top1']:.2%}")
+    parts.append(f"lr {row['lr']:.3g}")
+    parts.append(f"{row['seconds']:.1f} s ({train['images'] / train['seconds']:,.0f} img/s)")
+    return "  ".join(parts)
+
+
+def _progress_bar(steps: int, epoch: int, settings: FitSettings):
+    if not settings.progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=steps, desc=f"epoch {epoch}/{settings.epochs}", leave=False, file=sys.stderr, unit="batch")

@@ -1,0 +1,87 @@
+"""Optimisers and learning-rate schedules from the config; every schedule is stepped once a batch."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import torch
+from torch.optim import lr_scheduler
+
+from cnnlab.config import OptimConfig, ScheduleConfig
+
+WARMUP_START_FACTOR = 0.1
+
+
+def build_optimizer(params: Iterable[torch.nn.Parameter], config: OptimConfig) -> torch.optim.Optimizer:
+    """SGD (momentum, Nesterov, weight decay), Adam or AdamW."""
+    params = list(params)
+    if config.name == "sgd":
+        return torch.optim.SGD(
+            params,
+            lr=config.lr,
+            momentum=config.momentum,
+            nesterov=config.nesterov and config.momentum > 0,
+            weight_decay=config.weight_decay,
+        )
+    if config.name == "adam":
+        return torch.optim.Adam(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
+    return torch.optim.AdamW(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
+
+
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, config: ScheduleConfig, epochs: int, steps_per_epoch: int
+) -> lr_scheduler.LRScheduler:
+    """The schedule as a torch scheduler to `step()` after every batch.
+
+    Epoch-based schedules (step, exponential) change the rate at epoch boundaries exactly as torch's
+    StepLR/ExponentialLR stepped once an epoch would; cosine and onecycle move every batch. A
+    warm-up rises linearly from lr/10 over `warmup` epochs (onecycle has its own warm-up).
+    """
+    spe = max(1, steps_per_epoch)
+    total = epochs * spe
+    warmup = min(round(config.warmup * spe), total - 1) if config.name != "onecycle" else 0
+    if config.name == "onecycle":
+        max_lr = [group["lr"] for group in optimizer.param_groups]
+        pct = config.warmup / epochs if config.warmup else 0.3
+        return lr_scheduler.OneCycleLR(
+            optimizer,
+            max_lr=max_lr,
+            total_steps=total,
+            pct_start=min(max(pct, 1e-3), 0.99),
+            final_div_factor=1e4 if not config.min_lr else max_lr[0] / 25 / config.min_lr,
+        )
+    if config.name == "step":
+        main = lr_scheduler.StepLR(optimizer, step_size=config.step_size * spe, gamma=config.gamma)
+    elif config.name == "exponential":
+        gamma = config.gamma
+        main = lr_scheduler.LambdaLR(optimizer, _EpochPower(gamma, spe))
+    elif config.name == "cosine":
+        main = lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total - warmup), eta_min=config.min_lr)
+    else:
+        main = lr_scheduler.LambdaLR(optimizer, _Constant())
+    if not warmup:
+        return main
+    ramp = lr_scheduler.LinearLR(optimizer, start_factor=WARMUP_START_FACTOR, total_iters=warmup)
+    return lr_scheduler.SequentialLR(optimizer, [ramp, main], milestones=[warmup])
+
+
+class _EpochPower:
+    """gamma ** epoch for a step count (a class, not a lambda, so the scheduler state can be saved)."""
+
+    def __init__(self, gamma: float, steps_per_epoch: int) -> None:
+        self.gamma = gamma
+        self.steps_per_epoch = steps_per_epoch
+
+    def __call__(self, step: int) -> float:
+        return math.pow(self.gamma, step // self.steps_per_epoch)
+
+
+class _Constant:
+    def __call__(self, step: int) -> float:
+        return 1.0
+
+
+def current_lr(optimizer: torch.optim.Optimizer) -> float:
+    """The first parameter group's learning rate."""
+    return float(optimizer.param_groups[0]["lr"])

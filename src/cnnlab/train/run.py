@@ -1,0 +1,267 @@
+"""`train(config, out_dir)`: one run from a config: data, model, optimiser, fit, run folder."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+import cnnlab
+from cnnlab.config import RunConfig, dump_config
+from cnnlab.data import BatchAugment, BatchIterator, Splits, describe_augment, fit_preprocess, load, split
+from cnnlab.errors import UserError
+from cnnlab.models import build
+
+from .device import Compute, resolve_compute
+from .loop import FitSettings, RunResult, fit
+from .optim import build_optimizer, build_scheduler
+from .run_folder import FINISHED, RunFolder
+
+log = logging.getLogger("cnnlab")
+
+INIT_SAMPLE = 5000  # training images shown to a model's data-dependent initialisation
+
+
+def train(
+    config: RunConfig | None,
+    out_dir: str | Path,
+    resume: bool = False,
+    progress: bool | None = None,
+    on_epoch: Sequence[Callable[[dict[str, Any]], None]] = (),
+) -> RunResult:
+    """Train one run described by `config` into `out_dir`.
+
+    `resume` continues the stopped run there (with its saved config; `config` may be None).
+    `on_epoch` callbacks receive each epoch's metrics row as it is written.
+    """
+    folder = RunFolder(out_dir)
+    state = None
+    if resume:
+        config, state = _resume_point(folder, config)
+        if state is None and folder.status() in FINISHED:
+            log.info("%s already finished (%s): nothing to do", folder.path, folder.status())
+            return RunResult(folder, folder.status() or "", folder.read_summary() or {}, folder.read_metrics())
+    elif config is None:
+        raise ValueError("a config is needed to start a run")
+    elif folder.has_run():
+        raise UserError(
+            f"'{folder.path}' already holds a run: add --resume to continue it, or choose another --out folder"
+        )
+
+    compute = resolve_compute(config.train)
+    torch.manual_seed(config.train.seed)
+    splits = _load_splits(config)
+    prep = fit_preprocess(splits.train, config.data.preprocess, config.data.zca_epsilon)
+    augment = _augment(config, splits)
+    batches: dict[str, BatchIterator | None] = {
+        name: BatchIterator(
+            samples,
+            prep,
+            batch_size=config.train.batch_size if name == "train" else config.train.eval_batch_size,
+            train=name == "train",
+            shuffle=config.train.shuffle if name == "train" else False,
+            augment=augment,
+            device=compute.device,
+            seed=config.train.seed,
+            storage=config.data.storage,
+            memory_format=compute.memory_format,
+            name=name,
+        )
+        for name, samples in (("train", splits.train), ("val", splits.val), ("test", splits.test))
+    }
+    model = _build_model(config, splits, augment)
+    init_from_data = getattr(model, "init_from_data", None)
+    if state is None and callable(init_from_data):
+        init_from_data(_init_sample(batches["train"]))
+    model.to(compute.device)
+    if compute.channels_last:
+        model.to(memory_format=torch.channels_last)
+    optimizer = build_optimizer(model.parameters(), config.optim)
+    scheduler = build_scheduler(optimizer, config.schedule, config.train.epochs, len(batches["train"]))
+    scaler = torch.amp.GradScaler("cuda") if compute.precision == "fp16" else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        log.info("resuming %s after epoch %d", folder.path, state["epoch"])
+    else:
+        folder.path.mkdir(parents=True, exist_ok=True)
+        folder.write_config(config)
+        folder.save_preprocess(prep)
+        folder.write_info(_run_info(config, splits, model, augment, compute))
+    runnable: nn.Module = torch.compile(model) if compute.compile else model  # type: ignore[assignment]
+    settings = FitSettings(
+        epochs=config.train.epochs,
+        seed=config.train.seed,
+        early_stop=config.train.early_stop,
+        progress=_show_progress(config, progress),
+        divergence_check_every=1 if compute.device.type == "cpu" else 25,
+        on_epoch=list(on_epoch),
+    )
+    _describe_start(config, splits, model, compute, batches)
+    with _tensorboard(config, folder, settings):
+        return fit(
+            runnable,
+            batches,
+            optimizer,
+            scheduler,
+            nn.CrossEntropyLoss(label_smoothing=config.train.label_smoothing),
+            compute,
+            folder,
+            settings,
+            module=model,
+            state=state,
+            scaler=scaler,
+        )
+
+
+def _resume_point(folder: RunFolder, given: RunConfig | None) -> tuple[RunConfig, dict[str, Any] | None]:
+    """The saved config and state to resume from; the run must exist and not have diverged."""
+    if not folder.has_run():
+        raise UserError(f"nothing to resume in '{folder.path}': it holds no run (drop --resume to start one)")
+    saved = folder.read_config()
+    if given is not None and given != saved:
+        raise UserError(
+            f"--resume continues the run in '{folder.path}' with its saved config; the config given differs. "
+            "Drop the other arguments, or start a new run in another folder"
+        )
+    status = folder.status()
+    if status == "diverged":
+        raise UserError(f"the run in '{folder.path}' diverged; resuming would diverge again: start a new run")
+    if status in FINISHED:
+        return saved, None
+    return saved, folder.load_state()
+
+
+def _load_splits(config: RunConfig) -> Splits:
+    d = config.data
+    dataset = load(
+        d.source, root=d.root, image_size=d.image_size, test_fraction=d.test_fraction, split_seed=d.split_seed
+    )
+    for note in dataset.notes:
+        log.info("%s: %s", dataset.name, note)
+    return split(dataset, d.val_fraction, d.split_seed)
+
+
+def _augment(config: RunConfig, splits: Splits) -> BatchAugment | None:
+    if splits.dataset.kind != "images":
+        return None
+    h, w, _ = splits.dataset.example_shape
+    return BatchAugment(config.data.augment, (h, w))
+
+
+def _build_model(config: RunConfig, splits: Splits, augment: BatchAugment | None) -> nn.Module:
+    dataset = splits.dataset
+    if dataset.kind == "images":
+        assert augment is not None
+        return build(
+            config.model.name, dataset.channels, dataset.num_classes, augment.output_size, **config.model.options()
+        )
+    return build(config.model.name, dataset.example_shape[0], dataset.num_classes, None, **config.model.options())
+
+
+def _init_sample(train: BatchIterator) -> torch.Tensor:
+    """Up to INIT_SAMPLE normalised training images, as evaluation would see them (no augmentation)."""
+    sample = BatchIterator(
+        train.samples.subset(torch.arange(min(len(train.samples), INIT_SAMPLE)).numpy()),
+        train.preprocess,
+        batch_size=INIT_SAMPLE,
+        augment=train.augment,
+        device=train.device,
+    )
+    return next(iter(sample))[0]
+
+
+def _show_progress(config: RunConfig, progress: bool | None) -> bool:
+    if progress is not None:
+        return progress
+    if config.train.progress == "auto":
+        return sys.stderr.isatty()
+    return bool(config.train.progress)
+
+
+def _run_info(config: RunConfig, splits: Splits, model: nn.Module, augment: BatchAugment | None, compute: Compute):
+    dataset = splits.dataset
+    channels = dataset.channels if dataset.kind == "images" else dataset.example_shape[0]
+    return {
+        "dataset": dataset.name,
+        "location": dataset.location,
+        "kind": dataset.kind,
+        "classes": list(dataset.classes),
+        "num_classes": dataset.num_classes,
+        "in_channels": channels,
+        "input_size": list(augment.output_size) if augment is not None else None,
+        "image_size": list(dataset.example_shape[:2]) if dataset.kind == "images" else None,
+        "split_counts": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
+        "params": sum(p.numel() for p in model.parameters()),
+        "device": compute.describe(),
+        "versions": {
+            "cnnlab": cnnlab.__version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def _describe_start(config: RunConfig, splits: Splits, model: nn.Module, compute: Compute, batches) -> None:
+    params = sum(p.numel() for p in model.parameters())
+    log.info(
+        "%s on %s: %d train / %d val / %d test, preprocess %s, augment %s",
+        config.model.name,
+        splits.dataset.name,
+        len(splits.train),
+        len(splits.val),
+        len(splits.test),
+        config.data.preprocess,
+        describe_augment(config.data.augment),
+    )
+    log.info(
+        "%s parameters; %s %s lr %g; %d epochs of %d batches; on %s",
+        f"{params:,}",
+        config.optim.name,
+        config.schedule.name,
+        config.optim.lr,
+        config.train.epochs,
+        len(batches["train"]),
+        compute.describe(),
+    )
+
+
+class _tensorboard:
+    """Logs each epoch's metrics to TensorBoard when `train.tensorboard` is on."""
+
+    def __init__(self, config: RunConfig, folder: RunFolder, settings: FitSettings) -> None:
+        self.writer = None
+        if not config.train.tensorboard:
+            return
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            raise UserError("train.tensorboard=true needs the tensorboard package: pip install tensorboard") from None
+        self.writer = SummaryWriter(log_dir=str(folder.path / "tensorboard"))
+        self.writer.add_text("config", "```\n" + dump_config(config) + "\n```")
+        settings.on_epoch.append(self._log)
+
+    def _log(self, row: dict[str, Any]) -> None:
+        assert self.writer is not None
+        for key, value in row.items():
+            if key != "epoch" and value is not None:
+                self.writer.add_scalar(key.replace("_", "/", 1), value, row["epoch"])
+        self.writer.flush()
+
+    def __enter__(self) -> _tensorboard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.writer is not None:
+            self.writer.close()

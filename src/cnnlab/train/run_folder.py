@@ -1,0 +1,127 @@
+"""A run folder on disk: config, per-epoch metrics, resume state, best weights, summary.
+
+Every file is written atomically, so an interrupted run leaves the last finished epoch intact.
+Weights are safetensors and the resume state is read with `torch.load(weights_only=True)`, so
+loading a run never executes code from it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, load_model, save_file, save_model
+from torch import nn
+
+from cnnlab.config import RunConfig, load_config, save_config
+from cnnlab.data import Preprocessor
+from cnnlab.errors import UserError
+from cnnlab.fileio import atomic_write, atomic_write_json, atomic_write_text
+
+CONFIG = "config.yaml"
+INFO = "run.json"
+METRICS = "metrics.jsonl"
+SUMMARY = "summary.json"
+WEIGHTS = "model.safetensors"
+PREPROCESS = "preprocess.safetensors"
+STATE = "state.pt"
+FINISHED = ("completed", "early_stopped")
+
+
+class RunFolder:
+    """Reads and writes the files of one run."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def has_run(self) -> bool:
+        """Whether a run was started here (its config is written once data and model are ready)."""
+        return self.file(CONFIG).is_file()
+
+    # -- config and facts --------------------------------------------------------------------------
+    def write_config(self, config: RunConfig) -> None:
+        save_config(config, self.file(CONFIG))
+
+    def read_config(self) -> RunConfig:
+        return load_config(self.file(CONFIG))
+
+    def write_info(self, info: dict[str, Any]) -> None:
+        atomic_write_json(self.file(INFO), info)
+
+    def read_info(self) -> dict[str, Any]:
+        return self._read_json(INFO) or {}
+
+    # -- per-epoch metrics -------------------------------------------------------------------------
+    def write_metrics(self, rows: list[dict[str, Any]]) -> None:
+        atomic_write_text(self.file(METRICS), "".join(json.dumps(row) + "\n" for row in rows))
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        path = self.file(METRICS)
+        if not path.is_file():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    # -- weights and state -------------------------------------------------------------------------
+    def save_weights(self, model: nn.Module, name: str = WEIGHTS) -> None:
+        atomic_write(self.file(name), lambda tmp: save_model(model, str(tmp)))
+
+    def load_weights(self, model: nn.Module, name: str = WEIGHTS) -> nn.Module:
+        path = self.file(name)
+        if not path.is_file():
+            raise UserError(f"'{path}' is missing: this run finished no epoch, so it has no weights yet")
+        load_model(model, str(path))
+        return model
+
+    def save_preprocess(self, prep: Preprocessor) -> None:
+        metadata = {"method": prep.method, "kind": prep.kind}
+        tensors = {k: v.contiguous() for k, v in prep.state_dict().items()}
+        atomic_write(self.file(PREPROCESS), lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+
+    def load_preprocess(self) -> Preprocessor:
+        from safetensors import safe_open
+
+        path = self.file(PREPROCESS)
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata()
+        return Preprocessor.from_state_dict(metadata["method"], metadata["kind"], load_file(str(path)))
+
+    def save_state(self, state: dict[str, Any]) -> None:
+        atomic_write(self.file(STATE), lambda tmp: torch.save(state, tmp))
+
+    def load_state(self) -> dict[str, Any] | None:
+        path = self.file(STATE)
+        if not path.is_file():
+            return None
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # refused (it names code to run) or damaged
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise UserError(
+                f"cannot read the resume state '{path}' ({first}); it was not written by cnnlab or is damaged: "
+                "start a new run"
+            ) from None
+
+    # -- summary -----------------------------------------------------------------------------------
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        atomic_write_json(self.file(SUMMARY), summary)
+
+    def read_summary(self) -> dict[str, Any] | None:
+        return self._read_json(SUMMARY)
+
+    def status(self) -> str | None:
+        """completed, early_stopped, diverged, interrupted; 'started' without a summary; None if no run."""
+        summary = self.read_summary()
+        if summary is not None:
+            return summary.get("status")
+        return "started" if self.has_run() else None
+
+    def _read_json(self, name: str) -> dict[str, Any] | None:
+        path = self.file(name)
+        if not path.is_file():
+            return None
+        return json.loads(path.read_text())
