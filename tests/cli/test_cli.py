@@ -49,11 +49,15 @@ def test_internal_errors_exit_1(monkeypatch, capsys) -> None:
     assert "internal error" in capsys.readouterr().err
 
 
-def test_quickstart_trains_a_small_cnn_offline(tmp_path: Path, capsys) -> None:
+def test_quickstart_runs_a_small_study_offline_and_writes_its_report(tmp_path: Path, capsys) -> None:
     assert main(["quickstart", "--out", str(tmp_path / "qs")]) == 0
-    summary = json.loads((tmp_path / "qs" / "summary.json").read_text())
-    assert summary["status"] == "completed" and summary["test_top1"] > 0.9
-    assert main(["quickstart", "--out", str(tmp_path / "qs")]) == 0  # again: the finished run is kept
+    rows = (tmp_path / "qs" / "results.csv").read_text().splitlines()
+    assert len(rows) == 1 + 6 and all(",completed," in row for row in rows[1:])
+    report = (tmp_path / "qs" / "report.md").read_text()
+    assert "| rank | variant |" in report and "standardize+bn" in report
+    assert (tmp_path / "qs" / "report.html").is_file()
+    assert main(["quickstart", "--out", str(tmp_path / "qs")]) == 0  # again: every run is kept, none retrained
+    assert "0 trained, 6 already done" in capsys.readouterr().out
 
 
 TINY = ["data.source=digits", "model.widths=[8,8,8]", "model.hidden=16", "train.epochs=2", "train.threads=1"]

@@ -1,24 +1,27 @@
-"""`cnnlab quickstart`: a small CNN trained on the embedded digits set; works offline anywhere."""
+"""`cnnlab quickstart`: a small study on the embedded digits set, with its report; works offline anywhere."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from cnnlab.config import load_config
-from cnnlab.presets import preset_path
-from cnnlab.train import RunFolder, train
+from cnnlab.report import build
+from cnnlab.study import load_spec, run_study
 
-from .cmd_train import print_result
+from .cmd_study import print_outcome
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
-    p = verbs.add_parser("quickstart", help="embedded data, a small CNN, a run folder: works offline anywhere")
+    p = verbs.add_parser("quickstart", help="a small study on embedded digits, with its report: works offline")
     p.add_argument("--out", default="cnnlab-quickstart", help="output folder (default: cnnlab-quickstart)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(preset_path("quickstart"))
-    result = train(config, args.out, resume=RunFolder(args.out).has_run())
-    print_result(result)
+    outcome = run_study(load_spec("quickstart"), Path(args.out))
+    print_outcome(outcome)
+    if outcome.interrupted:
+        return 130
+    files = build(args.out)
+    print(f"report: {files.markdown} (open {files.html} in a browser)")
     return 0

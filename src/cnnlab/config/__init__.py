@@ -20,6 +20,7 @@ from .schema import (
     ScheduleConfig,
     TrainConfig,
 )
+from .study import StudySpec
 
 __all__ = [
     "AugmentConfig",
@@ -28,6 +29,7 @@ __all__ = [
     "OptimConfig",
     "RunConfig",
     "ScheduleConfig",
+    "StudySpec",
     "TrainConfig",
     "config_keys",
     "dump_config",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import platform
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -85,3 +86,19 @@ def resolve_compute(config: TrainConfig) -> Compute:
     if device.type == "cpu":
         torch.set_num_threads(threads)
     return Compute(device, precision, channels_last, threads, config.compile)
+
+
+def hardware_description() -> str:
+    """The CPU model and core count, and the GPU if there is one, for run records and reports."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        if names:
+            cpu = names[0]
+    except OSError:
+        pass
+    text = f"{cpu}, {usable_cores()} cores"
+    if torch.cuda.is_available():
+        text += f"; GPU {torch.cuda.get_device_name(0)}"
+    return text

@@ -24,7 +24,7 @@ from .metrics import MetricMeter
 from .optim import current_lr
 from .run_folder import RunFolder
 
-log = logging.getLogger("cnnlab")
+log = logging.getLogger("cnnlab.train")
 
 SPLITS = ("train", "val", "test")
 

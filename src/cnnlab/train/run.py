@@ -19,12 +19,12 @@ from cnnlab.data import BatchAugment, BatchIterator, Splits, describe_augment, f
 from cnnlab.errors import UserError
 from cnnlab.models import build
 
-from .device import Compute, resolve_compute
+from .device import Compute, hardware_description, resolve_compute
 from .loop import FitSettings, RunResult, fit
 from .optim import build_optimizer, build_scheduler
 from .run_folder import FINISHED, RunFolder
 
-log = logging.getLogger("cnnlab")
+log = logging.getLogger("cnnlab.train")
 
 INIT_SAMPLE = 5000  # training images shown to a model's data-dependent initialisation
 
@@ -204,6 +204,7 @@ def _run_info(config: RunConfig, splits: Splits, model: nn.Module, augment: Batc
         "split_counts": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
         "params": sum(p.numel() for p in model.parameters()),
         "device": compute.describe(),
+        "hardware": hardware_description(),
         "versions": {
             "cnnlab": cnnlab.__version__,
             "torch": torch.__version__,

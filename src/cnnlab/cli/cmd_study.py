@@ -1,0 +1,59 @@
+"""`cnnlab study SPEC.yaml|BUILTIN [key=value ...] [--out DIR] [--workers N]`: run an ablation study."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cnnlab.errors import UserError
+from cnnlab.report import build
+from cnnlab.study import StudyOutcome, builtin_studies, expand, load_spec, run_study
+from cnnlab.study.spec import run_names
+
+
+def add_parser(verbs: argparse._SubParsersAction) -> None:
+    p = verbs.add_parser(
+        "study",
+        help="run a study: variants x seeds, finished runs skipped; writes results.csv and the report",
+        description="Run (or continue) a study. Overrides apply to every run, e.g. train.epochs=2 for a dry pass.",
+    )
+    p.add_argument("spec", nargs="?", help="a study YAML file or a built-in study name (see --list)")
+    p.add_argument("overrides", nargs="*", metavar="key=value", help="applied to every run")
+    p.add_argument("--out", help="study folder (default: studies/<name>)")
+    p.add_argument("--workers", type=int, default=1, help="runs at once, in separate processes (cores are split)")
+    p.add_argument("--list", action="store_true", help="list the built-in studies")
+    p.add_argument("--no-report", action="store_true", help="do not write the report at the end")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list:
+        for name in builtin_studies():
+            spec = load_spec(name)
+            runs = expand(spec)
+            summary = spec.description.strip().split(": ")[0].split(". ")[0]
+            print(f"{name:20s} {len(run_names(runs)):2d} variants x {len(spec.seeds)} seeds  {summary}")
+        return 0
+    if not args.spec:
+        raise UserError("give a study: a YAML file or a built-in name (cnnlab study --list)")
+    bad = [o for o in args.overrides if "=" not in o]
+    if bad:
+        raise UserError(f"'{bad[0]}' is not key=value: give one study, then overrides such as train.epochs=2")
+    spec = load_spec(args.spec)
+    out = Path(args.out or Path("studies") / spec.name)
+    outcome = run_study(spec, out, args.overrides, workers=args.workers)
+    print_outcome(outcome)
+    if not args.no_report and not outcome.interrupted:
+        files = build(out)
+        print(f"report: {files.markdown} and {files.html}")
+    return 130 if outcome.interrupted else 0
+
+
+def print_outcome(outcome: StudyOutcome) -> None:
+    print(
+        f"study: {outcome.folder}  {outcome.planned} runs: {len(outcome.trained)} trained, "
+        f"{len(outcome.skipped)} already done, {len(outcome.failed)} failed ({outcome.seconds:.0f} s)"
+    )
+    for folder, message in outcome.failed.items():
+        print(f"  failed: {folder}: {message}")
+    print(f"results: {outcome.folder / 'results.csv'}")

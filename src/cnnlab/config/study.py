@@ -1,0 +1,52 @@
+"""The StudySpec schema: a base run config, named variants, an optional grid, and seeds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from .schema import Section
+
+
+class StudySpec(Section):
+    """An ablation study: every variant (x every grid point) is run once per seed on the same base.
+
+    `base` is a (partial) RunConfig; each variant is a mapping of dotted overrides laid over it
+    (`{data.preprocess: zca}`); `grid` maps dotted keys to value lists whose product is crossed
+    with the variants; `baseline` names the variant (or grid point, e.g. `lr=0.1`) the report compares the
+    others against.
+    """
+
+    name: str = "study"
+    description: str = ""
+    base: dict[str, Any] = Field(default_factory=dict)
+    variants: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"baseline": {}})
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    seeds: list[int] = Field(default_factory=lambda: [0])
+    baseline: str | None = None
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _count_means_range(cls, value: Any) -> Any:
+        """`seeds: 3` means seeds 0, 1, 2."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 1:
+                raise ValueError("needs at least one seed")
+            return list(range(value))
+        return value
+
+    @field_validator("variants")
+    @classmethod
+    def _some_variants(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        if not value:
+            raise ValueError("needs at least one variant (e.g. baseline: {})")
+        return {name: overrides or {} for name, overrides in value.items()}
+
+    @field_validator("grid")
+    @classmethod
+    def _lists(cls, value: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        empty = [key for key, values in value.items() if not values]
+        if empty:
+            raise ValueError(f"grid keys need at least one value: {', '.join(empty)}")
+        return value

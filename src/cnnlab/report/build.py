@@ -1,0 +1,244 @@
+"""`build(study_dir)`: the lab report of a study, as report.md and a self-contained report.html."""
+
+from __future__ import annotations
+
+import platform
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import cnnlab
+from cnnlab.fileio import atomic_write_text
+from cnnlab.study import collect, read_plan, write_results
+from cnnlab.train import RunFolder
+
+from .aggregate import COUNTED, Stat, by_variant, difference, summarize, values
+from .document import Block, Bullets, Code, Figure, Heading, Paragraph, Table, to_html, to_markdown
+from .figures import learning_curves, overlay
+
+FIGURES = [f"{s}_{m}" for s in ("train", "val", "test") for m in ("loss", "top1", "top5")]
+EXTRA = ["best_epoch", "seconds", "images_per_second"]
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    markdown: Path
+    html: Path
+    figures: list[Path]
+
+
+def build(study_dir: str | Path) -> ReportFiles:
+    """Write report.md, report.html and figures/ beside the study's runs."""
+    study_dir = Path(study_dir)
+    plan = read_plan(study_dir)
+    write_results(study_dir)
+    rows = collect(study_dir)
+    histories = {
+        variant: [RunFolder(study_dir / r["folder"]).read_metrics() for r in group if r["status"] in COUNTED]
+        for variant, group in by_variant(rows).items()
+    }
+    figures = _figures(study_dir, histories)
+    blocks = _document(study_dir, plan, rows, figures)
+    md = atomic_write_text(study_dir / "report.md", to_markdown(blocks))
+    page = atomic_write_text(study_dir / "report.html", to_html(blocks, f"cnnlab study: {plan['name']}"))
+    return ReportFiles(md, page, [f.path for f in figures])
+
+
+def _figures(study_dir: Path, histories: dict[str, list]) -> list[Figure]:
+    out = []
+    drawn = {v: h for v, h in histories.items() if h}
+    if len(drawn) > 1:
+        path = overlay(drawn, study_dir / "figures" / "overlay-val.png")
+        out.append(Figure(path, "Validation loss and top-1 of every variant", study_dir))
+    for variant, runs in drawn.items():
+        path = learning_curves(runs, variant, study_dir / "figures" / f"curves-{_slug(variant)}.png")
+        out.append(Figure(path, f"Learning curves of {variant}: loss and top-1, train vs val", study_dir))
+    return out
+
+
+def _document(study_dir: Path, plan: dict[str, Any], rows: list[dict[str, Any]], figures: list[Figure]) -> list[Block]:
+    baseline = plan["baseline"]
+    stats = summarize(rows, FIGURES + EXTRA)
+    blocks: list[Block] = [Heading(1, f"Study: {plan['name']}")]
+    if plan.get("description"):
+        blocks.append(Paragraph(plan["description"].strip()))
+    blocks += _settings(study_dir, plan, rows)
+    blocks += _ranking(rows, stats, baseline)
+    blocks += _full_table(stats)
+    if figures:
+        blocks.append(Heading(2, "Learning curves"))
+        blocks += figures
+    blocks += _runs_table(rows)
+    blocks += _environment(study_dir, rows)
+    return blocks
+
+
+def _settings(study_dir: Path, plan: dict[str, Any], rows: list[dict[str, Any]]) -> list[Block]:
+    spec = yaml.safe_load((study_dir / "spec.yaml").read_text())
+    variants = spec.get("variants", {})
+    changes = [[name, _describe_changes(variants.get(name, {}))] for name in by_variant(rows)]
+    seeds = ", ".join(map(str, plan["seeds"]))
+    items = [
+        f"{len(rows)} runs: {len(by_variant(rows))} variants x {len(plan['seeds'])} seeds ({seeds})",
+        f"baseline: {plan['baseline']}; every variant has the same budget unless its changes say otherwise",
+        "best epoch: lowest validation loss; the ranking uses validation top-1; "
+        "test figures are shown, never used to choose",
+    ]
+    if plan.get("overrides"):
+        items.append(f"command-line overrides applied to every run: {' '.join(plan['overrides'])}")
+    if spec.get("grid"):
+        items.append(f"grid: {', '.join(f'{k} in {v}' for k, v in spec['grid'].items())}")
+    return [
+        Heading(2, "Settings"),
+        Bullets(items),
+        Paragraph("Base configuration (every run starts from it):"),
+        Code(yaml.safe_dump(spec.get("base", {}), sort_keys=False) or "{}"),
+        Table(["variant", "changes from the base"], changes, align="ll"),
+    ]
+
+
+def _ranking(rows: list[dict[str, Any]], stats: dict[str, dict[str, Stat | None]], baseline: str) -> list[Block]:
+    def key(variant: str) -> float:
+        s = stats[variant]["val_top1"]
+        return -s.mean if s else float("inf")
+
+    header = [
+        "rank",
+        "variant",
+        "seeds",
+        "val top-1",
+        "test top-1",
+        "test top-5",
+        "test loss",
+        "train top-1",
+        "best epoch",
+        "seconds",
+        f"test top-1 vs {baseline} [95% CI]",
+    ]
+    table_rows = []
+    for rank, variant in enumerate(sorted(stats, key=key), start=1):
+        s = stats[variant]
+        n = max((v.n for v in s.values() if v), default=0)
+        table_rows.append(
+            [
+                str(rank),
+                variant,
+                str(n),
+                _pct(s["val_top1"]),
+                _pct(s["test_top1"]),
+                _pct(s["test_top5"]),
+                _num(s["test_loss"]),
+                _pct(s["train_top1"]),
+                _num(s["best_epoch"], 1),
+                _num(s["seconds"], 0),
+                "baseline"
+                if variant == baseline
+                else _diff(values(rows, variant, "test_top1"), values(rows, baseline, "test_top1")),
+            ]
+        )
+    return [
+        Heading(2, "Results"),
+        Paragraph("Variants ranked by validation top-1 (mean +- std over seeds; figures at each run's best epoch)."),
+        Table(header, table_rows, align="rlr"),
+    ]
+
+
+def _full_table(stats: dict[str, dict[str, Stat | None]]) -> list[Block]:
+    header = ["variant"] + [f.replace("_", " ") for f in FIGURES]
+    table_rows = [
+        [variant] + [_pct(s[f]) if f.endswith(("top1", "top5")) else _num(s[f]) for f in FIGURES]
+        for variant, s in stats.items()
+    ]
+    return [Heading(3, "Every figure, per split"), Table(header, table_rows)]
+
+
+def _runs_table(rows: list[dict[str, Any]]) -> list[Block]:
+    header = ["variant", "seed", "status", "best epoch", "val top-1", "test top-1", "seconds", "note"]
+    table_rows = [
+        [
+            str(r["variant"]),
+            str(r["seed"]),
+            str(r["status"]),
+            _plain(r["best_epoch"]),
+            _plain_pct(r["val_top1"]),
+            _plain_pct(r["test_top1"]),
+            _plain(r["seconds"], 0),
+            str(r.get("message") or ""),
+        ]
+        for r in rows
+    ]
+    return [Heading(2, "Runs"), Table(header, table_rows, align="lrlrrrrl")]
+
+
+def _environment(study_dir: Path, rows: list[dict[str, Any]]) -> list[Block]:
+    devices, hardware, versions = set(), set(), set()
+    for r in rows:
+        info = RunFolder(study_dir / r["folder"]).read_info()
+        if info:
+            devices.add(info.get("device", "?"))
+            hardware.add(info.get("hardware", "?"))
+            versions.add(", ".join(f"{k} {v}" for k, v in info.get("versions", {}).items()))
+    total = sum(r["seconds"] or 0 for r in rows)
+    items = [
+        f"hardware: {'; '.join(sorted(h for h in hardware if h)) or 'unknown'}",
+        f"device: {'; '.join(sorted(devices)) or 'unknown'}",
+        f"software: {'; '.join(sorted(versions)) or 'unknown'}",
+        f"total training time: {total:,.0f} s ({total / 3600:.2f} h) over {sum(1 for r in rows if r['seconds'])} runs",
+        f"report written by cnnlab {cnnlab.__version__} on Python {platform.python_version()}",
+    ]
+    return [Heading(2, "Environment"), Bullets(items)]
+
+
+def _describe_changes(changes: dict[str, Any]) -> str:
+    if not changes:
+        return "(none)"
+    flat: list[str] = []
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), v)
+        else:
+            flat.append(f"{prefix}={value}")
+
+    walk("", changes)
+    return ", ".join(flat)
+
+
+def _pct(stat: Stat | None) -> str:
+    if stat is None:
+        return "-"
+    return f"{stat.mean:.2%}" + (f" +- {stat.std * 100:.2f}" if stat.std is not None else "")
+
+
+def _num(stat: Stat | None, digits: int = 4) -> str:
+    if stat is None:
+        return "-"
+    return f"{stat.mean:.{digits}f}" + (f" +- {stat.std:.{digits}f}" if stat.std is not None else "")
+
+
+def _diff(variant: list[float], baseline: list[float]) -> str:
+    d = difference(variant, baseline)
+    if d is None:
+        return "-"
+    text = f"{d.diff * 100:+.2f} pts"
+    if d.low is not None and d.high is not None:
+        text += f" [{d.low * 100:+.2f}, {d.high * 100:+.2f}]"
+    return text
+
+
+def _plain(value: Any, digits: int | None = None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.{digits}f}" if digits is not None else str(value)
+
+
+def _plain_pct(value: Any) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.=+_-]+", "_", name)

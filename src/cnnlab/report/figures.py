@@ -1,0 +1,87 @@
+"""Learning-curve figures: one run or a variant's seeds (mean and spread), and an overlay of variants.
+
+Drawn with matplotlib's object API (Figure + Agg canvas), so no global backend is touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+History = list[dict[str, Any]]  # metrics.jsonl rows of one run
+SPLIT_COLOURS = {"train": "tab:blue", "val": "tab:orange", "test": "tab:green"}
+
+
+def _by_epoch(histories: Sequence[History], key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Epochs, mean and std over the runs that have a value at each epoch."""
+    values: dict[int, list[float]] = {}
+    for history in histories:
+        for row in history:
+            if row.get(key) is not None:
+                values.setdefault(int(row["epoch"]), []).append(float(row[key]))
+    epochs = np.array(sorted(values))
+    mean = np.array([np.mean(values[e]) for e in epochs])
+    std = np.array([np.std(values[e], ddof=1) if len(values[e]) > 1 else 0.0 for e in epochs])
+    return epochs, mean, std
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(figure)
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    return path
+
+
+def learning_curves(
+    histories: Sequence[History], title: str, path: Path, splits: Sequence[str] = ("train", "val")
+) -> Path:
+    """Loss and top-1 by epoch for `splits`, averaged over the runs (seeds) with a +-1 std band."""
+    figure = Figure(figsize=(10, 3.8))
+    axes = figure.subplots(1, 2)
+    for ax, metric, label in ((axes[0], "loss", "loss"), (axes[1], "top1", "top-1 accuracy")):
+        for split in splits:
+            epochs, mean, std = _by_epoch(histories, f"{split}_{metric}")
+            if len(epochs) == 0:
+                continue
+            colour = SPLIT_COLOURS.get(split)
+            ax.plot(epochs, mean, marker="o", markersize=3, color=colour, label=split)
+            if len(histories) > 1:
+                ax.fill_between(epochs, mean - std, mean + std, color=colour, alpha=0.2)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    seeds = f" (mean of {len(histories)} seeds, band +-1 std)" if len(histories) > 1 else ""
+    figure.suptitle(f"{title}{seeds}")
+    return _save(figure, path)
+
+
+def overlay(variants: dict[str, Sequence[History]], path: Path, split: str = "val") -> Path:
+    """Every variant's `split` loss and top-1 by epoch (mean over seeds) on shared axes."""
+    figure = Figure(figsize=(12, 5), layout="constrained")
+    axes = figure.subplots(1, 2)
+    colours = _colours(len(variants))
+    for ax, metric, label in ((axes[0], "loss", f"{split} loss"), (axes[1], "top1", f"{split} top-1 accuracy")):
+        for colour, (name, histories) in zip(colours, variants.items(), strict=True):
+            epochs, mean, _ = _by_epoch(histories, f"{split}_{metric}")
+            if len(epochs):
+                ax.plot(epochs, mean, marker="o", markersize=2.5, color=colour, label=name)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    handles, labels = axes[1].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 5), fontsize=8)
+    figure.suptitle(f"{split} curves of every variant (mean over seeds)")
+    return _save(figure, path)
+
+
+def _colours(n: int) -> list:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if n <= 10 else "tab20"]
+    return [cmap(i % cmap.N) for i in range(n)]

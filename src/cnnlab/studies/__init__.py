@@ -1,0 +1,1 @@
+"""Built-in study specs (YAML files), each reproducing a course report's experiments."""

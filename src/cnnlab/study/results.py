@@ -1,0 +1,87 @@
+"""The study's results table: a row a run, read back from the run folders (so it survives resumes)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from cnnlab.fileio import atomic_write_text
+from cnnlab.train import RunFolder
+
+PLAN = "study.json"
+RESULTS = "results.csv"
+METRICS = [f"{split}_{m}" for split in ("train", "val", "test") for m in ("loss", "top1", "top5")]
+COLUMNS = [
+    "variant",
+    "seed",
+    "status",
+    "best_epoch",
+    "epochs_run",
+    *METRICS,
+    "seconds",
+    "params",
+    "images_per_second",
+    "folder",
+    "message",
+]
+
+
+def read_plan(study_dir: str | Path) -> dict[str, Any]:
+    """The study's plan (spec name, overrides, runs in order, failures) as written by the runner."""
+    path = Path(study_dir) / PLAN
+    if not path.is_file():
+        from cnnlab.errors import UserError
+
+        raise UserError(f"'{study_dir}' is not a study folder (no {PLAN}): run `cnnlab study SPEC --out DIR` first")
+    return json.loads(path.read_text())
+
+
+def collect(study_dir: str | Path) -> list[dict[str, Any]]:
+    """One row a planned run: its summary's figures, or its status (pending, failed, started)."""
+    study_dir = Path(study_dir)
+    plan = read_plan(study_dir)
+    failures = plan.get("failures", {})
+    rows = []
+    for run in plan["runs"]:
+        folder = RunFolder(study_dir / run["folder"])
+        summary = folder.read_summary() or {}
+        status = summary.get("status") or folder.status() or "pending"
+        message = summary.get("message")
+        if run["folder"] in failures and status in ("pending", "started"):
+            status, message = "failed", failures[run["folder"]]
+        row = {"variant": run["variant"], "seed": run["seed"], "status": status, "folder": run["folder"]}
+        for key in ("best_epoch", "epochs_run", *METRICS, "seconds", "params", "images_per_second"):
+            row[key] = summary.get(key)
+        row["message"] = message
+        rows.append(row)
+    return rows
+
+
+def write_results(study_dir: str | Path) -> Path:
+    """results.csv from the run folders, written atomically."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in collect(study_dir):
+        writer.writerow({k: "" if row.get(k) is None else row[k] for k in COLUMNS})
+    return atomic_write_text(Path(study_dir) / RESULTS, buffer.getvalue())
+
+
+def read_results(study_dir: str | Path) -> list[dict[str, Any]]:
+    """results.csv parsed back, numbers as numbers and blanks as None."""
+    with open(Path(study_dir) / RESULTS, newline="") as f:
+        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _number(text: str) -> Any:
+    if text == "":
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text

@@ -1,0 +1,213 @@
+"""Running a study: every planned run once, skipping finished ones, resuming stopped ones.
+
+A failed or diverged run is recorded and the study goes on; Ctrl-C stops it (resumable).
+`workers > 1` runs that many runs at once in separate processes, splitting the cores.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cnnlab.config import RunConfig, StudySpec, with_overrides
+from cnnlab.data.decode import usable_cores
+from cnnlab.errors import UserError
+from cnnlab.fileio import atomic_write_json, atomic_write_text
+from cnnlab.train import RunFolder, train
+from cnnlab.train.run_folder import FINISHED
+
+from .results import PLAN, read_plan, write_results
+from .spec import PlannedRun, baseline_of, expand, run_names
+
+log = logging.getLogger("cnnlab")
+
+SKIPPED = (*FINISHED, "diverged")
+
+
+@dataclass
+class StudyOutcome:
+    """What one invocation did."""
+
+    folder: Path
+    planned: int
+    trained: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    interrupted: bool = False
+    seconds: float = 0.0
+
+
+def run_study(spec: StudySpec, out_dir: str | Path, overrides: Sequence[str] = (), workers: int = 1) -> StudyOutcome:
+    """Run (or resume) the study described by `spec` in `out_dir`."""
+    study_dir = Path(out_dir)
+    runs = expand(spec, overrides)
+    if workers < 1:
+        raise UserError("--workers must be at least 1")
+    outcome = StudyOutcome(study_dir, len(runs))
+    started = time.perf_counter()
+    _write_plan(study_dir, spec, overrides, runs)
+    todo = []
+    for run in runs:
+        status = RunFolder(study_dir / run.folder).status()
+        if status in SKIPPED:
+            outcome.skipped.append(str(run.folder))
+        else:
+            todo.append(run)
+    log.info(
+        "study '%s': %d runs (%d variants x %d seeds), %d to run, %d already done",
+        spec.name,
+        len(runs),
+        len(run_names(runs)),
+        len(spec.seeds),
+        len(todo),
+        len(outcome.skipped),
+    )
+    try:
+        if workers == 1:
+            for k, run in enumerate(todo, start=1):
+                log.info("[%d/%d] %s seed %d: training", k, len(todo), run.variant, run.seed)
+                result = _run_one(study_dir, run, threads=None)
+                _record(study_dir, outcome, run, result, k, len(todo))
+                if result["status"] == "interrupted":
+                    raise KeyboardInterrupt
+        else:
+            _run_in_pool(study_dir, todo, workers, outcome)
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+        log.warning("study interrupted: run the same command again to continue where it stopped")
+    finally:
+        write_results(study_dir)
+        outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _run_one(study_dir: Path, run: PlannedRun, threads: int | None, in_pool: bool = False) -> dict[str, Any]:
+    """Train (or resume) one run; never raises for a bad run, returns its status and message.
+
+    A run's own set-up and epoch lines are left out (the study prints a line a run); on a terminal
+    a progress bar shows the run in flight (not in worker processes, whose bars would collide).
+    """
+    training_log = logging.getLogger("cnnlab.train")
+    level = training_log.level
+    training_log.setLevel(logging.WARNING)
+    try:
+        return _train_quietly(study_dir, run, threads, progress=False if in_pool else None)
+    finally:
+        training_log.setLevel(level)
+
+
+def _train_quietly(study_dir: Path, run: PlannedRun, threads: int | None, progress: bool | None) -> dict[str, Any]:
+    folder = RunFolder(study_dir / run.folder)
+    config = run.config
+    if threads is not None and config.train.threads is None:
+        config = with_overrides(config, {"train": {"threads": threads}})
+    start = time.perf_counter()
+    try:
+        resume = folder.has_run()
+        if resume and (changed := config_differences(folder.read_config(), config)):
+            raise UserError(
+                f"'{folder.path}' holds a run with another config (differs in {', '.join(changed)}): "
+                "delete that folder to rerun it, or run the study into another --out folder"
+            )
+        result = train(config if not resume else None, folder.path, resume=resume, progress=progress)
+        summary = result.summary
+        return {
+            "status": result.status,
+            "message": summary.get("message"),
+            "summary": summary,
+            "seconds": time.perf_counter() - start,
+        }
+    except UserError as err:
+        return {"status": "failed", "message": str(err), "summary": {}, "seconds": time.perf_counter() - start}
+    except KeyboardInterrupt:
+        return {"status": "interrupted", "message": None, "summary": {}, "seconds": time.perf_counter() - start}
+    except Exception as err:  # a bug in one run must not lose the others
+        log.exception("run %s crashed", run.folder)
+        return {
+            "status": "failed",
+            "message": f"internal error: {err!r}",
+            "summary": {},
+            "seconds": time.perf_counter() - start,
+        }
+
+
+def config_differences(a: RunConfig, b: RunConfig) -> list[str]:
+    """Dotted keys whose values differ, ignoring how many threads a run was given."""
+    flat_a, flat_b = _flatten(a.model_dump(mode="json")), _flatten(b.model_dump(mode="json"))
+    ignored = {"train.threads", "train.progress"}
+    return sorted(k for k in flat_a.keys() | flat_b.keys() if k not in ignored and flat_a.get(k) != flat_b.get(k))
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _run_in_pool(study_dir: Path, todo: list[PlannedRun], workers: int, outcome: StudyOutcome) -> None:
+    threads = max(1, usable_cores() // workers)
+    log.info("running %d at a time in separate processes, %d thread(s) each", workers, threads)
+    context = multiprocessing.get_context("spawn")  # a clean interpreter: no torch threads inherited by fork
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = {pool.submit(_run_one, study_dir, run, threads, True): run for run in todo}
+        try:
+            for k, future in enumerate(as_completed(futures), start=1):
+                run = futures[future]
+                _record(study_dir, outcome, run, future.result(), k, len(todo))
+        except KeyboardInterrupt:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+def _record(study_dir: Path, outcome: StudyOutcome, run: PlannedRun, result: dict, k: int, n: int) -> None:
+    status, key = result["status"], str(run.folder)
+    plan = read_plan(study_dir)
+    failures = plan.setdefault("failures", {})
+    if status == "failed":
+        outcome.failed[key] = result["message"]
+        failures[key] = result["message"]
+        log.error("[%d/%d] %s seed %d failed: %s", k, n, run.variant, run.seed, result["message"])
+    else:
+        failures.pop(key, None)
+        if status != "interrupted":
+            outcome.trained.append(key)
+        s = result["summary"]
+        figures = (
+            f"val top-1 {s['val_top1']:.2%}, test top-1 {s['test_top1']:.2%} at epoch {s['best_epoch']}"
+            if s.get("test_top1") is not None and s.get("val_top1") is not None
+            else (result["message"] or "")
+        )
+        log.info("[%d/%d] %s seed %d: %s: %s (%.0f s)", k, n, run.variant, run.seed, status, figures, result["seconds"])
+    atomic_write_json(study_dir / PLAN, plan)
+    write_results(study_dir)
+
+
+def _write_plan(study_dir: Path, spec: StudySpec, overrides: Sequence[str], runs: list[PlannedRun]) -> None:
+    """spec.yaml (the spec as given) and study.json (overrides, the expanded runs, failures so far)."""
+    study_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(study_dir / "spec.yaml", yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
+    previous = read_plan(study_dir).get("failures", {}) if (study_dir / PLAN).is_file() else {}
+    atomic_write_json(
+        study_dir / PLAN,
+        {
+            "name": spec.name,
+            "description": spec.description,
+            "baseline": baseline_of(spec, runs),
+            "seeds": spec.seeds,
+            "overrides": list(overrides),
+            "runs": [{"variant": r.variant, "seed": r.seed, "folder": str(r.folder)} for r in runs],
+            "failures": previous,
+        },
+    )

@@ -1,0 +1,134 @@
+"""Study specs: load (a file or a built-in name), and expand into one RunConfig per variant and seed."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from cnnlab.config import RunConfig, StudySpec, merge, parse_overrides, read_yaml, validate
+from cnnlab.config.loading import set_dotted
+from cnnlab.errors import UserError, did_you_mean
+from cnnlab.models import check_options
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One run of a study: which variant and seed, its full config, and its folder inside the study."""
+
+    variant: str
+    seed: int
+    config: RunConfig
+    folder: Path  # relative to the study folder: runs/<variant>/seed<k>
+
+
+def builtin_studies() -> list[str]:
+    """The names of the studies shipped with cnnlab."""
+    files = resources.files("cnnlab.studies").iterdir()
+    return sorted(p.name.removesuffix(".yaml") for p in files if p.name.endswith(".yaml"))
+
+
+def builtin_study_path(name: str) -> Path:
+    """The YAML file of a built-in study."""
+    if name not in builtin_studies():
+        raise UserError(
+            f"'{name}' is neither a study file nor a built-in study{did_you_mean(name, builtin_studies())}; "
+            f"built-in studies: {', '.join(builtin_studies())}"
+        )
+    return Path(str(resources.files("cnnlab.studies") / f"{name}.yaml"))
+
+
+def load_spec(source: str | Path) -> StudySpec:
+    """A study spec from a YAML path, or by the name of a built-in study."""
+    path = Path(source)
+    if not path.is_file() and not str(source).endswith((".yaml", ".yml")):
+        path = builtin_study_path(str(source))
+    data = read_yaml(path)
+    spec = validate(data, StudySpec)
+    baseline_of(spec, expand(spec))  # a baseline that names nothing is an error now, not in the report
+    return spec
+
+
+def run_names(runs: Sequence[PlannedRun]) -> list[str]:
+    """The distinct variant names of the expanded runs, in order."""
+    return list(dict.fromkeys(r.variant for r in runs))
+
+
+def baseline_of(spec: StudySpec, runs: Sequence[PlannedRun]) -> str:
+    """The expanded variant the report compares against: `baseline` (a variant, or a variant's first grid
+    point, or a grid point's name like 'lr=0.1'), else the first."""
+    names = run_names(runs)
+    if spec.baseline is None:
+        return names[0]
+    if spec.baseline in names:
+        return spec.baseline
+    crossed = [n for n in names if n.split(",", 1)[0] == spec.baseline]
+    if crossed:
+        return crossed[0]
+    raise UserError(f"study baseline '{spec.baseline}' is not one of its variants: {', '.join(names)}")
+
+
+def nested(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """{'data.augment.flip': True} -> {'data': {'augment': {'flip': True}}}; nested mappings stay nested."""
+    out: dict[str, Any] = {}
+    for key, value in overrides.items():
+        part: dict[str, Any] = {}
+        set_dotted(part, str(key), nested(value) if isinstance(value, Mapping) else value)
+        out = merge(out, part)
+    return out
+
+
+def expand(spec: StudySpec, overrides: Sequence[str] = ()) -> list[PlannedRun]:
+    """Every run of the study: variants x grid points x seeds, in that order.
+
+    Precedence, lowest first: base, variant, grid point, command-line overrides (which apply to
+    every run, e.g. train.epochs=2 for a dry pass), then the seed.
+    """
+    cli = parse_overrides(overrides)
+    base = nested(spec.base)
+    grid_keys = list(spec.grid)
+    points = list(itertools.product(*(spec.grid[k] for k in grid_keys))) if grid_keys else [()]
+    runs = []
+    for variant, changes in spec.variants.items():
+        for point in points:
+            name = _run_name(variant, grid_keys, point, only_grid=len(spec.variants) == 1 and not changes)
+            data = merge(merge(base, nested(changes)), nested(dict(zip(grid_keys, point, strict=True))))
+            data = merge(data, cli)
+            for seed in spec.seeds:
+                config = _validated(merge(data, {"train": {"seed": seed}}), spec.name, name)
+                runs.append(PlannedRun(name, seed, config, Path("runs") / _safe(name) / f"seed{seed}"))
+    names = [r.variant for r in runs]
+    if len({_safe(n) for n in names}) != len(set(names)):
+        raise UserError(f"study '{spec.name}': two variants map to the same folder name; rename one")
+    return runs
+
+
+def _validated(data: dict[str, Any], study: str, variant: str) -> RunConfig:
+    try:
+        config = validate(data)
+        check_options(config.model.name, config.model.options())
+    except UserError as err:
+        raise UserError(f"study '{study}', variant '{variant}': {err}") from None
+    return config
+
+
+def _run_name(variant: str, keys: list[str], point: tuple, only_grid: bool) -> str:
+    if not keys:
+        return variant
+    label = ",".join(f"{k.rsplit('.', 1)[-1]}={_value_label(v)}" for k, v in zip(keys, point, strict=True))
+    return label if only_grid else f"{variant},{label}"
+
+
+def _value_label(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "x".join(str(v) for v in value)
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _safe(name: str) -> str:
+    """A folder name for a variant: letters, digits and . , = + - _ kept; anything else becomes '_'."""
+    return re.sub(r"[^A-Za-z0-9.,=+_-]+", "_", name).strip("_") or "variant"

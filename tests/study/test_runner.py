@@ -1,0 +1,94 @@
+"""Running studies: finished runs skipped, stopped ones resumed, failures recorded, workers."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from cnnlab.config import StudySpec, validate
+from cnnlab.study import collect, run_study
+from cnnlab.study import runner as runner_module
+from cnnlab.train import RunFolder, train
+
+BASE = {
+    "data": {"source": "digits"},
+    "model": {"widths": [4, 8, 8], "hidden": 16},
+    "train": {"epochs": 2, "threads": 1, "batch_size": 128},
+}
+
+
+def _spec(variants: dict, seeds: int = 2) -> StudySpec:
+    return validate({"name": "t", "base": BASE, "variants": variants, "seeds": seeds}, StudySpec)
+
+
+@pytest.fixture
+def count_trainings(monkeypatch):
+    calls: list[str] = []
+    real = runner_module.train
+
+    def counting(config, out_dir, **kwargs):
+        calls.append(str(out_dir))
+        return real(config, out_dir, **kwargs)
+
+    monkeypatch.setattr(runner_module, "train", counting)
+    return calls
+
+
+def test_second_invocation_trains_nothing(tmp_path: Path, count_trainings) -> None:
+    spec = _spec({"a": {}, "b": {"data.preprocess": "none"}})
+    first = run_study(spec, tmp_path)
+    assert len(count_trainings) == 4 and len(first.trained) == 4 and not first.failed
+    second = run_study(spec, tmp_path)
+    assert len(count_trainings) == 4  # nothing trained again
+    assert len(second.skipped) == 4 and not second.trained
+    with open(tmp_path / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"completed"}
+    assert {"variant", "seed", "best_epoch", "test_top1", "val_loss", "params", "images_per_second"} <= set(rows[0])
+
+
+def test_an_interrupted_run_is_resumed_not_restarted(tmp_path: Path, count_trainings) -> None:
+    spec = _spec({"a": {}}, seeds=1)
+    from cnnlab.study import expand
+
+    planned = expand(spec)[0]
+
+    def stop(row):
+        raise KeyboardInterrupt
+
+    train(planned.config, tmp_path / planned.folder, on_epoch=[stop])  # one epoch done, then Ctrl-C
+    outcome = run_study(spec, tmp_path)
+    assert outcome.trained == [str(planned.folder)]
+    history = RunFolder(tmp_path / planned.folder).read_metrics()
+    assert [row["epoch"] for row in history] == [1, 2]
+
+
+def test_failed_and_diverged_runs_are_recorded_and_the_study_goes_on(tmp_path: Path, count_trainings) -> None:
+    spec = _spec(
+        {"ok": {}, "missing-data": {"data.source": str(tmp_path / "nowhere")}, "wild": {"optim.lr": 1e6}}, seeds=1
+    )
+    outcome = run_study(spec, tmp_path / "study")
+    assert list(outcome.failed) == ["runs/missing-data/seed0"]
+    rows = {r["variant"]: r for r in collect(tmp_path / "study")}
+    assert rows["ok"]["status"] == "completed"
+    assert rows["missing-data"]["status"] == "failed" and "nowhere" in rows["missing-data"]["message"]
+    assert rows["wild"]["status"] == "diverged" and "diverged at epoch 1" in rows["wild"]["message"]
+    again = run_study(spec, tmp_path / "study")
+    assert list(again.failed) == ["runs/missing-data/seed0"]  # failures are retried, diverged runs are not
+    assert sorted(again.skipped) == ["runs/ok/seed0", "runs/wild/seed0"]
+
+
+def test_a_changed_spec_does_not_silently_reuse_old_runs(tmp_path: Path) -> None:
+    run_study(_spec({"a": {}}, seeds=1), tmp_path, overrides=["train.epochs=1"])
+    (tmp_path / "runs/a/seed0/summary.json").unlink()  # as if stopped
+    outcome = run_study(_spec({"a": {}}, seeds=1), tmp_path)
+    assert "holds a run with another config (differs in train.epochs)" in outcome.failed["runs/a/seed0"]
+
+
+def test_workers_run_in_separate_processes(tmp_path: Path) -> None:
+    outcome = run_study(_spec({"a": {}, "b": {"data.preprocess": "minmax"}}, seeds=1), tmp_path, workers=2)
+    assert sorted(outcome.trained) == ["runs/a/seed0", "runs/b/seed0"]
+    assert all(r["status"] == "completed" for r in collect(tmp_path))
+    assert RunFolder(tmp_path / "runs/a/seed0").read_config().train.threads == 1  # two cores split in two

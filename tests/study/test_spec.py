@@ -1,0 +1,83 @@
+"""Study specs: expansion into runs, override precedence, validation that names the variant."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cnnlab.config import StudySpec, validate
+from cnnlab.errors import UserError
+from cnnlab.study import builtin_studies, expand, load_spec
+from cnnlab.study.spec import baseline_of, run_names
+
+
+def _spec(**fields) -> StudySpec:
+    return validate(fields, StudySpec)
+
+
+def test_variants_times_grid_times_seeds_in_order() -> None:
+    spec = _spec(
+        base={"data": {"source": "digits"}},
+        variants={"a": {}, "b": {"optim.name": "adam"}},
+        grid={"optim.lr": [0.1, 0.01], "train.batch_size": [32, 64]},
+        seeds=[3, 4],
+    )
+    runs = expand(spec)
+    assert len(runs) == 2 * 4 * 2
+    assert [r.variant for r in runs[:3]] == ["a,lr=0.1,batch_size=32"] * 2 + ["a,lr=0.1,batch_size=64"]
+    assert [r.seed for r in runs[:2]] == [3, 4]
+    assert runs[0].folder == Path("runs/a,lr=0.1,batch_size=32/seed3")
+    last = runs[-1]
+    assert last.config.optim.name == "adam" and last.config.optim.lr == 0.01 and last.config.train.batch_size == 64
+    assert last.config.train.seed == 4 and last.config.data.source == "digits"
+
+
+def test_precedence_base_variant_grid_cli_seed() -> None:
+    spec = _spec(
+        base={"train": {"epochs": 5, "seed": 99}, "optim": {"lr": 0.5}},
+        variants={"v": {"train.epochs": 7, "optim": {"lr": 0.2}}},
+        grid={"optim.lr": [0.3]},
+        seeds=2,
+    )
+    plain = expand(spec)
+    assert plain[0].config.train.epochs == 7  # variant over base
+    assert plain[0].config.optim.lr == 0.3  # grid over variant
+    assert [r.config.train.seed for r in plain] == [0, 1]  # the seed list over everything
+    cli = expand(spec, ["train.epochs=2", "optim.lr=0.9"])
+    assert cli[0].config.train.epochs == 2 and cli[0].config.optim.lr == 0.9  # the command line over all
+
+
+def test_only_a_grid_names_runs_by_the_grid() -> None:
+    runs = expand(_spec(grid={"data.augment.flip": [True, False]}))
+    assert [r.variant for r in runs] == ["flip=true", "flip=false"]
+
+
+def test_a_bad_variant_is_named() -> None:
+    spec = _spec(variants={"good": {}, "typo": {"optim.moemntum": 0.5}})
+    with pytest.raises(UserError, match=r"variant 'typo': unknown config key 'optim.moemntum'"):
+        expand(spec)
+    spec = _spec(variants={"opt": {"model.drpout": 0.5}})
+    with pytest.raises(UserError, match=r"variant 'opt': model 'tme2' has no option 'drpout'"):
+        expand(spec)
+
+
+def test_spec_errors(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="seeds"):
+        _spec(seeds=0)
+    with pytest.raises(UserError, match="at least one variant"):
+        _spec(variants={})
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nvariants: {a: {}}\nbaseline: b\n")
+    with pytest.raises(UserError, match="baseline 'b' is not one of its variants"):
+        load_spec(path)
+    with pytest.raises(UserError, match="built-in studies"):
+        load_spec("no-such-study")
+
+
+@pytest.mark.parametrize("name", builtin_studies())
+def test_every_builtin_study_validates(name: str) -> None:
+    spec = load_spec(name)
+    runs = expand(spec)
+    assert runs and spec.description.strip()
+    assert baseline_of(spec, runs) in run_names(runs)
