@@ -51,21 +51,25 @@ def read_headers(paths: Sequence[str]) -> list[tuple[int, int, str]]:
     return out
 
 
+def read_image(path: str | Path, channels: int, size: tuple[int, int] | None = None) -> np.ndarray:
+    """One image as uint8 (H, W, channels): gray (1) or RGB (3), resized (bilinear) to `size` = (H, W)."""
+    try:
+        with Image.open(path) as im:
+            im = im.convert("L" if channels == 1 else "RGB")
+            if size is not None and im.size != (size[1], size[0]):
+                im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+            pixels = np.asarray(im)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
+        raise ImageReadError(str(path), str(err) or type(err).__name__) from None
+    return pixels.reshape(pixels.shape[0], pixels.shape[1], channels)
+
+
 def decode_into(job: tuple[Sequence[str], str, int, int, int | None]) -> None:
     """Decode `paths` into rows `start...` of the .npy file at `target`, as gray (1) or RGB (3)."""
     paths, target, start, channels, size = job
     out = np.load(target, mmap_mode="r+")
-    mode = "L" if channels == 1 else "RGB"
     for i, path in enumerate(paths):
-        try:
-            with Image.open(path) as im:
-                im = im.convert(mode)
-                if size is not None and im.size != (size, size):
-                    im = im.resize((size, size), Image.Resampling.BILINEAR)
-                pixels = np.asarray(im)
-        except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
-            raise ImageReadError(path, str(err) or type(err).__name__) from None
-        out[start + i] = pixels.reshape(out.shape[1:])
+        out[start + i] = read_image(path, channels, (size, size) if size is not None else None)
     out.flush()
 
 
