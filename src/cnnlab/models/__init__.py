@@ -4,6 +4,16 @@ model = build("tme2", in_channels=3, num_classes=10, input_size=32, dropout=0.5)
 """
 
 from .blocks import ConvClassifier
+from .fully_conv import to_fully_convolutional
 from .registry import ModelEntry, available_models, build, check_options, get_entry, register
 
-__all__ = ["ConvClassifier", "ModelEntry", "available_models", "build", "check_options", "get_entry", "register"]
+__all__ = [
+    "ConvClassifier",
+    "ModelEntry",
+    "available_models",
+    "build",
+    "check_options",
+    "get_entry",
+    "register",
+    "to_fully_convolutional",
+]
