@@ -59,7 +59,7 @@ def cnnlab_pipeline(model_name: str, root, batches: int) -> float:
     prep = fit_preprocess(dataset.train, "standardize")
     augment = BatchAugment(AugmentConfig(pad=4, flip=True), (32, 32))
     model = build(model_name)
-    optimizer = build_optimizer(model.parameters(), OptimConfig(name="sgd", lr=0.01, momentum=0.9))
+    optimizer = build_optimizer(model, OptimConfig(name="sgd", lr=0.01, momentum=0.9))
     scheduler = build_scheduler(optimizer, ScheduleConfig(), 1, batches + 5)
     stats = {}
     for _phase, rows in (("warm-up", order[: 5 * BATCH]), ("timed", order[5 * BATCH : (batches + 5) * BATCH])):

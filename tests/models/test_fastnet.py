@@ -108,3 +108,16 @@ def test_identity_init_passes_the_input_through() -> None:
 def test_a_bad_whitening_width_is_a_user_error(width: int) -> None:
     with pytest.raises(UserError, match="whiten_width"):
         build("fastnet", whiten_width=width)
+
+
+def test_whitening_bias_trains_for_the_first_epochs_only() -> None:
+    from cnnlab.models import build
+
+    model = build("fastnet", 3, 10, 32, widths=(8, 8, 8), whiten_bias_epochs=2)
+    bias = model.features.whiten.bias
+    for epoch, trained in ((1, True), (2, True), (3, False)):
+        model.set_epoch(epoch)
+        assert bias.requires_grad is trained
+    always = build("fastnet", 3, 10, 32, widths=(8, 8, 8), whiten_bias_epochs=None)
+    always.set_epoch(100)
+    assert always.features.whiten.bias.requires_grad

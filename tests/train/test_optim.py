@@ -88,10 +88,33 @@ def test_scheduler_state_reloads_mid_run() -> None:
 
 
 def test_optimizers_from_config() -> None:
-    params = [torch.nn.Parameter(torch.zeros(2))]
+    params = torch.nn.Linear(2, 2)
     sgd = build_optimizer(params, OptimConfig(name="sgd", lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4))
     assert isinstance(sgd, torch.optim.SGD) and sgd.defaults["nesterov"] and sgd.defaults["weight_decay"] == 1e-4
     adam = build_optimizer(params, OptimConfig(name="adam", lr=1e-3))
     assert isinstance(adam, torch.optim.Adam) and not isinstance(adam, torch.optim.AdamW)
     assert isinstance(build_optimizer(params, OptimConfig(name="adamw", weight_decay=0.01)), torch.optim.AdamW)
     assert math.isclose(adam.defaults["lr"], 1e-3)
+
+
+def test_linear_schedule_rises_then_falls_to_min_lr() -> None:
+    optimizer = _optimizer()
+    config = ScheduleConfig(name="linear", warmup=2, start_factor=0.2, min_lr=0.01)
+    rates = _rates(build_scheduler(optimizer, config, 10, 5), optimizer, 51)
+    assert rates[0] == pytest.approx(0.02) and rates[5] == pytest.approx(0.02 + 0.08 * 0.5)
+    assert rates[10] == pytest.approx(0.1) and max(rates) == pytest.approx(0.1)
+    assert rates[30] == pytest.approx(0.1 + (0.01 - 0.1) * 20 / 40)
+    assert rates[50] == pytest.approx(0.01)
+
+
+def test_norm_biases_get_their_own_rate_and_decay() -> None:
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Linear(4, 2))
+    model[1].weight.requires_grad_(False)  # frozen scales are left out entirely
+    config = OptimConfig(lr=0.1, weight_decay=0.01, norm_bias_lr_scale=64)
+    optimizer = build_optimizer(model, config)
+    others, biases = optimizer.param_groups
+    assert len(biases["params"]) == 1 and biases["params"][0] is model[1].bias and biases["lr"] == pytest.approx(6.4)
+    assert biases["weight_decay"] == pytest.approx(0.01 / 64)
+    assert others["lr"] == 0.1 and len(others["params"]) == 4
+    assert all(p is not model[1].weight and p is not model[1].bias for p in others["params"])
+    assert len(build_optimizer(model, OptimConfig()).param_groups) == 1

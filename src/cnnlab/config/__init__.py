@@ -14,6 +14,7 @@ from .loading import (
 from .schema import (
     AugmentConfig,
     DataConfig,
+    LookaheadConfig,
     ModelConfig,
     OptimConfig,
     RunConfig,
@@ -25,6 +26,7 @@ from .study import StudySpec
 __all__ = [
     "AugmentConfig",
     "DataConfig",
+    "LookaheadConfig",
     "ModelConfig",
     "OptimConfig",
     "RunConfig",

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 PREPROCESS_METHODS = ("none", "standardize", "minmax", "zca")
 OPTIMIZERS = ("sgd", "adam", "adamw")
-SCHEDULES = ("none", "step", "exponential", "onecycle", "cosine")
+SCHEDULES = ("none", "step", "exponential", "onecycle", "cosine", "linear")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
@@ -27,7 +27,10 @@ class AugmentConfig(Section):
     crop: int | None = Field(None, gt=0, description="random crop to this size (centre crop at evaluation)")
     pad: int = Field(0, ge=0, description="padding added before the random crop")
     pad_mode: Literal["zeros", "reflect"] = "zeros"
-    flip: bool = Field(False, description="random horizontal flip")
+    flip: bool = Field(False, description="horizontal flip")
+    flip_mode: Literal["random", "alternate"] = Field(
+        "random", description="random: each image 50% of the time; alternate: each image every other epoch"
+    )
     rotate: float = Field(0.0, ge=0, le=180, description="max rotation in degrees")
     translate: float = Field(0.0, ge=0, le=0.5, description="max shift as a fraction of the image size")
     scale: float = Field(0.0, ge=0, lt=1, description="zoom drawn from [1 - scale, 1 + scale]")
@@ -73,16 +76,29 @@ class OptimConfig(Section):
     nesterov: bool = False
     weight_decay: float = Field(0.0, ge=0)
     betas: tuple[float, float] = (0.9, 0.999)
+    norm_bias_lr_scale: float = Field(
+        1.0, gt=0, description="learning-rate multiplier for normalisation-layer biases (their decay is divided by it)"
+    )
 
 
 class ScheduleConfig(Section):
     """The learning-rate schedule, stepped every batch where it makes sense."""
 
-    name: Literal["none", "step", "exponential", "onecycle", "cosine"] = "none"
+    name: Literal["none", "step", "exponential", "onecycle", "cosine", "linear"] = "none"
     step_size: int = Field(10, gt=0, description="epochs between decays of the step schedule")
     gamma: float = Field(0.1, gt=0, le=1, description="decay factor of step (per step) and exponential (per epoch)")
-    warmup: float = Field(0.0, ge=0, description="epochs of linear warm-up from lr/10")
-    min_lr: float = Field(0.0, ge=0, description="floor of cosine and onecycle")
+    warmup: float = Field(0.0, ge=0, description="epochs of linear warm-up from lr * start_factor")
+    start_factor: float = Field(0.1, gt=0, le=1, description="where the warm-up starts, as a fraction of lr")
+    min_lr: float = Field(0.0, ge=0, description="floor of cosine and onecycle; the end of linear")
+
+
+class LookaheadConfig(Section):
+    """Weight averaging: every few steps the weights move to an average of their recent values."""
+
+    decay: float = Field(0.0, ge=0, lt=1, description="per-step decay of the average; 0 turns it off")
+    every: int = Field(5, gt=0, description="steps between averaging")
+    start: float = Field(3.0, ge=0, description="epochs before averaging starts")
+    power: float = Field(3.0, ge=0, description="decay grows as (progress ** power): move fast early, average late")
 
 
 class TrainConfig(Section):
@@ -102,6 +118,9 @@ class TrainConfig(Section):
     threads: int | None = Field(None, gt=0, description="CPU threads for torch (default: all cores)")
     tensorboard: bool = False
     progress: bool | Literal["auto"] = "auto"
+    eval_every: int = Field(1, gt=0, description="evaluate val/test every N epochs (and always after the last)")
+    tta: Literal[0, 1, 2] = Field(0, description="test-time augmentation: 0 none, 1 mirror, 2 mirror + 1-pixel shifts")
+    lookahead: LookaheadConfig = Field(default_factory=LookaheadConfig)
 
     @field_validator("device")
     @classmethod

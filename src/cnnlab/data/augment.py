@@ -70,9 +70,24 @@ def random_flip_batch(
     x: torch.Tensor, generator: torch.Generator, p: float = 0.5, inplace: bool = False
 ) -> torch.Tensor:
     """Each image mirrored left-right with probability `p` (in place on `x` when `inplace`)."""
-    flip = (torch.rand(len(x), generator=generator, device=x.device) < p).nonzero().squeeze(1)
+    return flip_batch(x, torch.rand(len(x), generator=generator, device=x.device) < p, inplace)
+
+
+def flip_batch(x: torch.Tensor, mask: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    """The images where `mask` is true mirrored left-right."""
+    flip = mask.nonzero().squeeze(1)
     out = x if inplace else x.clone()
     return out.index_copy_(0, flip, out.index_select(0, flip).flip(3))
+
+
+def alternating_flips(count: int, seed: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """A fixed random half of `count` images: flipped on even epochs, the other half on odd ones.
+
+    Every image is then seen both ways in any two consecutive epochs, which random flips only
+    achieve on average (the record CIFAR-10 recipes' "derandomised" flip).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    return (torch.rand(count, generator=generator) < 0.5).to(device)
 
 
 def random_affine_batch(
@@ -143,16 +158,18 @@ class BatchAugment:
         """The form a split is stored in: padded once when crops take padding."""
         return pad_batch(images, self.config.pad, self.config.pad_mode) if self.config.pad else images
 
-    def train_batch(self, store: torch.Tensor, indices: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """Augmented training images store[indices], drawn per image."""
+    def train_batch(
+        self, store: torch.Tensor, indices: torch.Tensor, generator: torch.Generator, flip: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Augmented training images store[indices], drawn per image; `flip` (a mask) replaces random flips."""
         c = self.config
         if self._crops:
             top, left = _random_offsets(len(indices), store.shape[-2:], self.output_size, generator, store.device)
             x = window_batch(store, indices, top, left, self.output_size)
         else:
             x = store[indices]
-        if c.flip:
-            x = random_flip_batch(x, generator, inplace=True)  # x is a fresh copy, never the store
+        if c.flip:  # x is a fresh copy, never the store: flip in place
+            x = flip_batch(x, flip, inplace=True) if flip is not None else random_flip_batch(x, generator, inplace=True)
         if self._affine:
             x = random_affine_batch(x, generator, c.rotate, c.translate, c.scale, c.shear)
         if c.noise:
@@ -195,8 +212,10 @@ def describe_augment(config: AugmentConfig) -> str:
 
 __all__ = [
     "BatchAugment",
+    "alternating_flips",
     "center_crop_batch",
     "describe_augment",
+    "flip_batch",
     "gaussian_noise_batch",
     "random_affine_batch",
     "random_crop_batch",

@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 import torch
 
-from .augment import BatchAugment
+from .augment import BatchAugment, alternating_flips
 from .convert import tensor_from_numpy
 from .preprocess import Preprocessor
 from .types import Samples
@@ -99,6 +99,8 @@ class BatchIterator:
             log.info("%s split streams from the decoded cache: %s", name or "a", reason)
         self._labels = torch.from_numpy(np.array(samples.y, dtype=np.int64)).to(self.device)
         self._resident = self._store_all() if self.storage == "memory" else None
+        alternate = train and augment is not None and augment.config.flip and augment.config.flip_mode == "alternate"
+        self._flip_half = alternating_flips(len(samples), seed, self.device) if alternate else None
 
     def _stored_bytes(self, count: int) -> int:
         """float32 bytes of `count` examples in their stored form (padded if the augmentation pads)."""
@@ -141,6 +143,7 @@ class BatchIterator:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         generator = epoch_generator(self.seed, self.epoch, self.device)
+        flips = None if self._flip_half is None else self._flip_half ^ bool(self.epoch % 2)
         self.epoch += 1
         n = len(self.samples)
         if n == 0:
@@ -152,9 +155,9 @@ class BatchIterator:
         )
         if self._resident is not None:
             for idx in self._batch_indices(order):
-                yield self._batch(self._resident, self._labels, idx, generator)
+                yield self._batch(self._resident, self._labels, idx, generator, flips, idx)
         else:
-            yield from self._stream(order.cpu().numpy(), generator)
+            yield from self._stream(order.cpu().numpy(), generator, flips)
 
     def _batch_indices(self, order: torch.Tensor) -> Iterator[torch.Tensor]:
         stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
@@ -162,19 +165,28 @@ class BatchIterator:
             yield order[start : start + self.batch_size]
 
     def _batch(
-        self, store: torch.Tensor, labels: torch.Tensor, idx: torch.Tensor, generator: torch.Generator
+        self,
+        store: torch.Tensor,
+        labels: torch.Tensor,
+        idx: torch.Tensor,
+        generator: torch.Generator,
+        flips: torch.Tensor | None,
+        positions: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The batch store[idx]; `positions` are the examples' places in the split (for per-image flips)."""
         if self.augment is None:
             x = store[idx]
         elif self.train:
-            x = self.augment.train_batch(store, idx, generator)
+            x = self.augment.train_batch(store, idx, generator, None if flips is None else flips[positions])
         else:
             x = self.augment.eval_batch(store, idx)
         if x.dim() == 4:
             x = x.contiguous(memory_format=self.memory_format)
         return x, labels[idx]
 
-    def _stream(self, order: np.ndarray, generator: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def _stream(
+        self, order: np.ndarray, generator: torch.Generator, flips: torch.Tensor | None
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Chunks of whole batches, read in storage order, the next one prefetched in a thread."""
         per_chunk = max(1, STREAM_CHUNK_BYTES // (self._stored_bytes(self.batch_size))) * self.batch_size
         # every chunk but the last holds whole batches, so drop_last acts as in memory mode
@@ -187,14 +199,15 @@ class BatchIterator:
                 raw = pending.result()
                 pending = reader.submit(self._read, pieces[k + 1], pin) if k + 1 < len(pieces) else None
                 x = self._to_store(raw)
-                y = self._labels[torch.from_numpy(piece).to(self.device)]
+                positions = torch.from_numpy(piece).to(self.device)
+                y = self._labels[positions]
                 local = (
                     torch.randperm(len(piece), generator=generator, device=self.device)
                     if self.shuffle
                     else torch.arange(len(piece), device=self.device)
                 )
                 for idx in self._batch_indices(local):
-                    yield self._batch(x, y, idx, generator)
+                    yield self._batch(x, y, idx, generator, flips, positions[idx])
 
     def _read(self, rows: np.ndarray, pin: bool) -> torch.Tensor:
         raw = tensor_from_numpy(self.samples.take(rows))

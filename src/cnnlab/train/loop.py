@@ -19,10 +19,12 @@ from torch import nn
 
 from cnnlab.data import BatchIterator
 
+from .averaging import Lookahead
 from .device import Compute
 from .metrics import MetricMeter
 from .optim import current_lr
 from .run_folder import RunFolder
+from .tta import tta_logits
 
 log = logging.getLogger("cnnlab.train")
 
@@ -49,6 +51,9 @@ class FitSettings:
     early_stop: int = 0  # patience in epochs on validation loss; 0 turns it off
     progress: bool = False
     divergence_check_every: int = 1  # steps; more than 1 avoids a device sync a step on GPUs
+    eval_every: int = 1  # epochs between evaluations of val and test (the last epoch always)
+    tta: int = 0  # test-time augmentation level of every evaluation
+    lookahead: Lookahead | None = None
     on_epoch: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
 
 
@@ -92,6 +97,8 @@ def train_one_epoch(
     model.train()
     meter = MetricMeter(compute.device)
     steps = len(batches)
+    lookahead = settings.lookahead if settings.lookahead is not None and settings.lookahead.enabled else None
+    first_step = (epoch - 1) * steps
     bar = _progress_bar(steps, epoch, settings)
     start = time.perf_counter()
     check = max(1, settings.divergence_check_every)
@@ -112,6 +119,8 @@ def train_one_epoch(
             loss.backward()
             optimizer.step()
         scheduler.step()
+        if lookahead is not None:
+            lookahead.step(first_step + step)
         meter.update(loss, output.float(), y)
         if bar is not None and (step % 10 == 0 or step == steps):
             so_far = meter.result()
@@ -121,19 +130,24 @@ def train_one_epoch(
             bar.update(1)
     if bar is not None:
         bar.close()
+    if lookahead is not None:
+        lookahead.sync()
     seconds = time.perf_counter() - start
     return {**meter.result(), "images": meter.count, "seconds": seconds}
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, batches: BatchIterator, criterion: nn.Module, compute: Compute) -> dict[str, float]:
-    """Loss, top-1 and top-5 on a split, in evaluation mode (dropout off, batch-norm running statistics)."""
+def evaluate(
+    model: nn.Module, batches: BatchIterator, criterion: nn.Module, compute: Compute, tta: int = 0
+) -> dict[str, float]:
+    """Loss, top-1 and top-5 on a split, in evaluation mode (dropout off, batch-norm running statistics),
+    averaging the logits of `tta`'s views of each image."""
     was_training = model.training
     model.eval()
     meter = MetricMeter(compute.device)
     for x, y in batches:
         with compute.autocast():
-            output = model(x)
+            output = tta_logits(model, x, tta)
             loss = criterion(output, y)
         meter.update(loss, output.float(), y)
     model.train(was_training)
@@ -179,6 +193,9 @@ def fit(
             started = time.perf_counter()
             seed_epoch(settings.seed, epoch)
             train_batches.set_epoch(epoch)
+            set_model_epoch = getattr(module, "set_epoch", None)
+            if callable(set_model_epoch):  # models with epoch-dependent behaviour (e.g. freezing a layer)
+                set_model_epoch(epoch)
             lr = current_lr(optimizer)
             train = train_one_epoch(
                 model, train_batches, optimizer, scheduler, criterion, compute, epoch, settings, scaler
@@ -186,21 +203,23 @@ def fit(
             train_seconds += train["seconds"]
             train_images += int(train["images"])
             results = {"train": train}
-            for split in ("val", "test"):
+            due = epoch % settings.eval_every == 0 or epoch == settings.epochs
+            for split in ("val", "test") if due else ():
                 split_batches = batches.get(split)
                 if split_batches is not None and len(split_batches.samples):
-                    results[split] = evaluate(model, split_batches, criterion, compute)
+                    results[split] = evaluate(model, split_batches, criterion, compute, settings.tta)
             row: dict[str, Any] = {"epoch": epoch, "lr": lr, "seconds": round(time.perf_counter() - started, 3)}
             for split in SPLITS:
                 for metric in ("loss", "top1", "top5"):
                     row[f"{split}_{metric}"] = results[split][metric] if split in results else None
             history.append(row)
-            val_loss = results["val"]["loss"] if has_val else -float(epoch)  # without val: the last epoch
-            if val_loss < best_loss:
-                best_epoch, best_loss, bad_epochs = epoch, val_loss, 0
-                folder.save_weights(module)
-            else:
-                bad_epochs += 1
+            if due:
+                val_loss = results["val"]["loss"] if has_val else -float(epoch)  # without val: the last epoch
+                if val_loss < best_loss:
+                    best_epoch, best_loss, bad_epochs = epoch, val_loss, 0
+                    folder.save_weights(module)
+                else:
+                    bad_epochs += 1
             folder.write_metrics(history)
             folder.save_state(
                 {
@@ -209,6 +228,7 @@ def fit(
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(),
                     "scaler": scaler.state_dict() if scaler is not None else {},
+                    "lookahead": settings.lookahead.state_dict() if settings.lookahead is not None else {},
                     "best_epoch": best_epoch,
                     "best_val_loss": best_loss,
                     "bad_epochs": bad_epochs,
@@ -216,7 +236,7 @@ def fit(
                     "train_images": train_images,
                 }
             )
-            log.info(_epoch_line(row, settings.epochs, train))
+            log.info("%s", _epoch_line(row, settings.epochs, train))
             for callback in settings.on_epoch:
                 callback(row)
             if settings.early_stop and has_val and bad_epochs >= settings.early_stop:

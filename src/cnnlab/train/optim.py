@@ -3,19 +3,39 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from typing import Any
 
 import torch
+from torch import nn
 from torch.optim import lr_scheduler
 
 from cnnlab.config import OptimConfig, ScheduleConfig
 
-WARMUP_START_FACTOR = 0.1
+NORM_LAYERS = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
 
 
-def build_optimizer(params: Iterable[torch.nn.Parameter], config: OptimConfig) -> torch.optim.Optimizer:
-    """SGD (momentum, Nesterov, weight decay), Adam or AdamW."""
-    params = list(params)
+def parameter_groups(model: nn.Module, config: OptimConfig) -> list[dict[str, Any]]:
+    """The trainable parameters, with normalisation biases in a group of their own when their
+    learning rate is scaled (`optim.norm_bias_lr_scale`; their weight decay is divided by the same
+    factor, so the decay applied per step, lr x wd, stays that of the other parameters)."""
+    scale = config.norm_bias_lr_scale
+    norm_biases = {
+        id(m.bias) for m in model.modules() if isinstance(m, NORM_LAYERS) and getattr(m, "bias", None) is not None
+    }
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if scale == 1.0:
+        return [{"params": trainable}]
+    biases = [p for p in trainable if id(p) in norm_biases]
+    others = [p for p in trainable if id(p) not in norm_biases]
+    return [
+        {"params": others},
+        {"params": biases, "lr": config.lr * scale, "weight_decay": config.weight_decay / scale},
+    ]
+
+
+def build_optimizer(model: nn.Module, config: OptimConfig) -> torch.optim.Optimizer:
+    """SGD (momentum, Nesterov, weight decay), Adam or AdamW over the model's trainable parameters."""
+    params = parameter_groups(model, config)
     if config.name == "sgd":
         return torch.optim.SGD(
             params,
@@ -41,6 +61,9 @@ def build_scheduler(
     spe = max(1, steps_per_epoch)
     total = epochs * spe
     warmup = min(round(config.warmup * spe), total - 1) if config.name != "onecycle" else 0
+    if config.name == "linear":  # up from lr * start_factor over the warm-up, then down to min_lr at the end
+        end = config.min_lr / optimizer.defaults["lr"] if optimizer.defaults.get("lr") else 0.0
+        return lr_scheduler.LambdaLR(optimizer, _Triangle(warmup, total, config.start_factor, end))
     if config.name == "onecycle":
         max_lr = [group["lr"] for group in optimizer.param_groups]
         pct = config.warmup / epochs if config.warmup else 0.3
@@ -62,7 +85,7 @@ def build_scheduler(
         main = lr_scheduler.LambdaLR(optimizer, _Constant())
     if not warmup:
         return main
-    ramp = lr_scheduler.LinearLR(optimizer, start_factor=WARMUP_START_FACTOR, total_iters=warmup)
+    ramp = lr_scheduler.LinearLR(optimizer, start_factor=config.start_factor, total_iters=warmup)
     return lr_scheduler.SequentialLR(optimizer, [ramp, main], milestones=[warmup])
 
 
@@ -75,6 +98,18 @@ class _EpochPower:
 
     def __call__(self, step: int) -> float:
         return math.pow(self.gamma, step // self.steps_per_epoch)
+
+
+class _Triangle:
+    """Linear from `start` to 1 over `warmup` steps, then linear to `end` at `total` steps."""
+
+    def __init__(self, warmup: int, total: int, start: float, end: float) -> None:
+        self.warmup, self.total, self.start, self.end = warmup, total, start, end
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup:
+            return self.start + (1 - self.start) * step / self.warmup
+        return 1 + (self.end - 1) * min(1.0, (step - self.warmup) / max(1, self.total - self.warmup))
 
 
 class _Constant:

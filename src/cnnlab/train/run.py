@@ -19,6 +19,7 @@ from cnnlab.data import BatchAugment, BatchIterator, Splits, describe_augment, f
 from cnnlab.errors import UserError
 from cnnlab.models import build
 
+from .averaging import Lookahead
 from .device import Compute, hardware_description, resolve_compute
 from .loop import FitSettings, RunResult, fit
 from .optim import build_optimizer, build_scheduler
@@ -76,20 +77,25 @@ def train(
         )
         for name, samples in (("train", splits.train), ("val", splits.val), ("test", splits.test))
     }
+    train_batches = batches["train"]
+    assert train_batches is not None
+    steps_per_epoch = len(train_batches)
     model = _build_model(config, splits, augment)
     init_from_data = getattr(model, "init_from_data", None)
     if state is None and callable(init_from_data):
-        init_from_data(_init_sample(batches["train"]))
+        init_from_data(_init_sample(train_batches))
     model.to(compute.device)
     if compute.channels_last:
         model.to(memory_format=torch.channels_last)
-    optimizer = build_optimizer(model.parameters(), config.optim)
-    scheduler = build_scheduler(optimizer, config.schedule, config.train.epochs, len(batches["train"]))
+    optimizer = build_optimizer(model, config.optim)
+    scheduler = build_scheduler(optimizer, config.schedule, config.train.epochs, steps_per_epoch)
     scaler = torch.amp.GradScaler("cuda") if compute.precision == "fp16" else None
+    lookahead = Lookahead(model, config.train.lookahead, config.train.epochs * steps_per_epoch, steps_per_epoch)
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
+        lookahead.load_state_dict(state.get("lookahead", {}))
         if scaler is not None and state.get("scaler"):
             scaler.load_state_dict(state["scaler"])
         log.info("resuming %s after epoch %d", folder.path, state["epoch"])
@@ -105,9 +111,12 @@ def train(
         early_stop=config.train.early_stop,
         progress=_show_progress(config, progress),
         divergence_check_every=1 if compute.device.type == "cpu" else 25,
+        eval_every=config.train.eval_every,
+        tta=config.train.tta,
+        lookahead=lookahead if lookahead.enabled else None,
         on_epoch=list(on_epoch),
     )
-    _describe_start(config, splits, model, compute, batches)
+    _describe_start(config, splits, model, compute, steps_per_epoch)
     with _tensorboard(config, folder, settings):
         return fit(
             runnable,
@@ -214,7 +223,7 @@ def _run_info(config: RunConfig, splits: Splits, model: nn.Module, augment: Batc
     }
 
 
-def _describe_start(config: RunConfig, splits: Splits, model: nn.Module, compute: Compute, batches) -> None:
+def _describe_start(config: RunConfig, splits: Splits, model: nn.Module, compute: Compute, steps: int) -> None:
     params = sum(p.numel() for p in model.parameters())
     log.info(
         "%s on %s: %d train / %d val / %d test, preprocess %s, augment %s",
@@ -233,7 +242,7 @@ def _describe_start(config: RunConfig, splits: Splits, model: nn.Module, compute
         config.schedule.name,
         config.optim.lr,
         config.train.epochs,
-        len(batches["train"]),
+        steps,
         compute.describe(),
     )
 

@@ -24,9 +24,19 @@ WHITEN_IMAGES = 10_000  # enough for a stable 12x12 covariance; all 50,000 would
 class FastNet(ConvClassifier):
     """A ConvClassifier whose first conv (`features.whiten`) is set from the training images."""
 
-    def __init__(self, features: nn.Sequential, classifier: nn.Sequential, whiten_eps: float) -> None:
+    def __init__(
+        self, features: nn.Sequential, classifier: nn.Sequential, whiten_eps: float, whiten_bias_epochs: int | None
+    ) -> None:
         super().__init__(features, classifier)
         self.whiten_eps = whiten_eps
+        self.whiten_bias_epochs = whiten_bias_epochs
+
+    def set_epoch(self, epoch: int) -> None:
+        """Train the whitening bias for the first `whiten_bias_epochs` epochs only, then hold it (the trainer
+        calls this before each epoch; the record recipe frees it for 3)."""
+        bias = cast(nn.Conv2d, self.features.whiten).bias
+        if bias is not None and self.whiten_bias_epochs is not None:
+            bias.requires_grad_(epoch <= self.whiten_bias_epochs)
 
     @torch.no_grad()
     def init_from_data(self, images: torch.Tensor) -> None:
@@ -88,6 +98,7 @@ def fastnet(
     whiten_width: int | None = None,
     whiten_eps: float = 5e-4,
     whiten_trainable: bool = False,
+    whiten_bias_epochs: int | None = 3,
     activation: Activation = "gelu",
     slope: float = 0.01,
     head_scale: float = 1 / 9,
@@ -101,7 +112,8 @@ def fastnet(
     `init_from_data(images)` sets the whitening conv (the trainer calls it). `whiten_width` defaults to
     2*C*k*k (every eigenvector, both signs); `bn_momentum` is PyTorch's (the weight of the new batch, 0.4 in
     the record); `bn_frozen_scale` keeps BN scales at 1, untrained; `identity_init` starts each conv as a
-    partial identity.
+    partial identity; `whiten_bias_epochs` trains the whitening bias for that many epochs, then freezes it
+    (None: always trained).
     """
     full = 2 * in_channels * whiten_kernel**2
     width0 = full if whiten_width is None else whiten_width
@@ -133,4 +145,4 @@ def fastnet(
         ("fc", nn.Linear(output_features(features, input_shape(in_channels, input_size)), num_classes, bias=False)),
         ("scale", Scale(head_scale)),
     )
-    return FastNet(features, classifier, whiten_eps)
+    return FastNet(features, classifier, whiten_eps, whiten_bias_epochs)
