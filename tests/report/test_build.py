@@ -21,8 +21,11 @@ def study(tmp_path_factory) -> Path:
         {
             "name": "tiny",
             "description": "A tiny study for the report tests.",
-            "base": {"data": {"source": "digits"}, "model": {"widths": [4, 8, 8], "hidden": 16},
-                     "train": {"epochs": 3, "threads": 1}},
+            "base": {
+                "data": {"source": "digits"},
+                "model": {"widths": [4, 8, 8], "hidden": 16},
+                "train": {"epochs": 3, "threads": 1},
+            },
             "variants": {"raw": {"data.preprocess": "none"}, "std": {}, "broken": {"data.source": "/nowhere"}},
             "baseline": "raw",
             "seeds": 2,

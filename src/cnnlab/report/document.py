@@ -106,9 +106,7 @@ def to_html(blocks: list[Block], title: str) -> str:
             head = "".join(f"<th>{html.escape(h)}</th>" for h in block.header)
             body = "".join(
                 "<tr>"
-                + "".join(
-                    f"<td{' class=n' if block.right(i) else ''}>{html.escape(c)}</td>" for i, c in enumerate(r)
-                )
+                + "".join(f"<td{' class=n' if block.right(i) else ''}>{html.escape(c)}</td>" for i, c in enumerate(r))
                 + "</tr>"
                 for r in block.rows
             )
