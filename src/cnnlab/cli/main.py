@@ -11,9 +11,31 @@ from collections.abc import Sequence
 from cnnlab import __version__
 from cnnlab.errors import UserError
 
-from . import cmd_basics, cmd_data, cmd_inspect, cmd_models, cmd_quickstart, cmd_report, cmd_study, cmd_train
+from . import (
+    cmd_basics,
+    cmd_data,
+    cmd_inspect,
+    cmd_models,
+    cmd_predict,
+    cmd_quickstart,
+    cmd_report,
+    cmd_study,
+    cmd_train,
+    cmd_viz,
+)
 
-VERBS = [cmd_quickstart, cmd_train, cmd_study, cmd_report, cmd_models, cmd_data, cmd_inspect, cmd_basics]
+VERBS = [
+    cmd_quickstart,
+    cmd_train,
+    cmd_study,
+    cmd_report,
+    cmd_models,
+    cmd_data,
+    cmd_inspect,
+    cmd_viz,
+    cmd_predict,
+    cmd_basics,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
