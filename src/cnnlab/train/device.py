@@ -71,9 +71,10 @@ class Compute:
 def resolve_compute(config: TrainConfig) -> Compute:
     """Turn `auto` choices into concrete ones and apply the thread count.
 
-    CUDA gets bf16 autocast and channels_last by default; on CPU both were slower for the small
-    course nets (measured: bf16 autocast slower on this project's 2-core Zen 3 reference CPU), so
-    `auto` keeps fp32 and the default memory format there.
+    CUDA gets bf16 autocast and channels_last. The CPU keeps fp32 (bf16 autocast was slower on the
+    2-core reference CPUs) but also gets channels_last: oneDNN's convolutions trained every conv net
+    of the registry 1.05x-1.49x faster in it (tme2 1.26x, fastnet 1.31x, 2-core AVX-512 EPYC,
+    batch 128). Apple MPS keeps the default format.
     """
     device = resolve_device(config.device)
     precision = config.precision
@@ -81,7 +82,8 @@ def resolve_compute(config: TrainConfig) -> Compute:
         precision = "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
     if precision == "fp16" and device.type != "cuda":
         raise UserError("train.precision=fp16 needs CUDA; use bf16 or fp32 on this device")
-    channels_last = device.type == "cuda" if config.channels_last == "auto" else bool(config.channels_last)
+    auto_channels_last = device.type in ("cuda", "cpu")
+    channels_last = auto_channels_last if config.channels_last == "auto" else bool(config.channels_last)
     threads = config.threads or usable_cores()
     if device.type == "cpu":
         torch.set_num_threads(threads)
