@@ -17,8 +17,9 @@ from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
 from _common import finish, images_per_second, machine, require_cifar_jpeg
-from cnnlab.config import AugmentConfig
+from cnnlab.config import AugmentConfig, TrainConfig
 from cnnlab.data import BatchAugment, BatchIterator, fit_preprocess, load
+from cnnlab.train import resolve_compute
 
 
 def main() -> None:
@@ -35,7 +36,10 @@ def main() -> None:
     start = time.perf_counter()
     prep = fit_preprocess(dataset.train, "standardize")
     augment = BatchAugment(AugmentConfig(pad=4, flip=True), (32, 32))
-    stream = BatchIterator(dataset.train, prep, batch_size=128, train=True, augment=augment)
+    memory_format = resolve_compute(TrainConfig(device="cpu")).memory_format  # what the trainer would use
+    stream = BatchIterator(
+        dataset.train, prep, batch_size=128, train=True, augment=augment, memory_format=memory_format
+    )
     print(f"cnnlab: fit + normalise on the device in {time.perf_counter() - start:.2f} s", flush=True)
 
     def endless(it: BatchIterator):

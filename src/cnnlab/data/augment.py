@@ -25,15 +25,35 @@ def window_batch(
 
     A strided view lists every window of every stored image without copying; indexing it picks
     one window an image. Measured on 2 CPU cores for 128 CIFAR images: 0.25 ms, against 0.9 ms
-    for index + pad + two gathers.
+    for index + pad + two gathers. A channels_last store is gathered in its own (N, H, W, C) order,
+    so the batch comes out channels_last without another copy.
     """
-    _, c, height, width = store.shape
     h, w = size
+    if _is_channels_last(store):
+        nhwc = store.permute(0, 2, 3, 1)
+        n, height, width, c = nhwc.shape
+        s0, s1, s2, s3 = nhwc.stride()
+        windows = nhwc.as_strided(
+            (n, height - h + 1, width - w + 1, h, w, c), (s0, s1, s2, s1, s2, s3), nhwc.storage_offset()
+        )
+        return windows[indices, top, left].permute(0, 3, 1, 2)
+    _, c, height, width = store.shape
     s0, s1, s2, s3 = store.stride()
     windows = store.as_strided(
         (store.shape[0], c, height - h + 1, width - w + 1, h, w), (s0, s1, s2, s3, s2, s3), store.storage_offset()
     )
     return windows[indices, :, top, left]
+
+
+def take_images(store: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    """store[indices], keeping a channels_last store's layout (plain indexing would return NCHW)."""
+    if _is_channels_last(store):
+        return store.permute(0, 2, 3, 1)[indices].permute(0, 3, 1, 2)
+    return store[indices]
+
+
+def _is_channels_last(x: torch.Tensor) -> bool:
+    return x.dim() == 4 and x.shape[1] > 1 and x.is_contiguous(memory_format=torch.channels_last)
 
 
 def pad_batch(x: torch.Tensor, pad: int, pad_mode: str = "zeros") -> torch.Tensor:
@@ -167,7 +187,7 @@ class BatchAugment:
             top, left = _random_offsets(len(indices), store.shape[-2:], self.output_size, generator, store.device)
             x = window_batch(store, indices, top, left, self.output_size)
         else:
-            x = store[indices]
+            x = take_images(store, indices)
         if c.flip:  # x is a fresh copy, never the store: flip in place
             x = flip_batch(x, flip, inplace=True) if flip is not None else random_flip_batch(x, generator, inplace=True)
         if self._affine:
@@ -179,7 +199,7 @@ class BatchAugment:
     def eval_batch(self, store: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
         """Evaluation images store[indices]: the centre window at the training output size."""
         if not self._crops:
-            return store[indices]
+            return take_images(store, indices)
         height, width = store.shape[-2:]
         top = (height - self.output_size[0]) // 2
         left = (width - self.output_size[1]) // 2
@@ -220,5 +240,6 @@ __all__ = [
     "random_affine_batch",
     "random_crop_batch",
     "random_flip_batch",
+    "take_images",
     "window_batch",
 ]

@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 import torch
 
-from .augment import BatchAugment, alternating_flips
+from .augment import BatchAugment, alternating_flips, take_images
 from .convert import tensor_from_numpy
 from .preprocess import Preprocessor
 from .types import Samples
@@ -111,8 +111,10 @@ class BatchIterator:
 
     def _to_store(self, raw: torch.Tensor) -> torch.Tensor:
         """Raw examples -> normalised (and, for augmentation, prepared) tensors on the device."""
-        x = self.preprocess.apply(raw.to(self.device, non_blocking=raw.is_pinned()))
-        return self.augment.prepare(x) if self.augment is not None else x
+        x = self.preprocess.apply(raw.to(self.device, non_blocking=raw.is_pinned()), self.memory_format)
+        if self.augment is not None:
+            x = self.augment.prepare(x)
+        return x.contiguous(memory_format=self.memory_format) if x.dim() == 4 else x
 
     def _store_all(self) -> torch.Tensor | None:
         """The whole split normalised on the device, written chunk by chunk into one tensor."""
@@ -175,7 +177,7 @@ class BatchIterator:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The batch store[idx]; `positions` are the examples' places in the split (for per-image flips)."""
         if self.augment is None:
-            x = store[idx]
+            x = take_images(store, idx) if store.dim() == 4 else store[idx]
         elif self.train:
             x = self.augment.train_batch(store, idx, generator, None if flips is None else flips[positions])
         else:
