@@ -37,6 +37,30 @@ def images_per_second(batches: Iterable[Any], count: Callable[[Any], int], limit
     return seen / (time.perf_counter() - start)
 
 
+def in_fresh_process(function: Callable[..., Any], *args: Any) -> Any:
+    """`function(*args)` in a new interpreter: a reference pipeline must not inherit process-wide settings
+    cnnlab made in this one (such as its memory allocator tuning)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    # a plain (non-daemonic) process, so that the pipeline inside may start DataLoader workers
+    process = context.Process(target=_call_and_send, args=(send, function, args))
+    process.start()
+    result = receive.recv()
+    process.join()
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def _call_and_send(connection: Any, function: Callable[..., Any], args: tuple) -> None:
+    try:
+        connection.send(function(*args))
+    except BaseException as err:  # shown by the parent
+        connection.send(err)
+
+
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
     return {

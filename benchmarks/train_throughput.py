@@ -18,7 +18,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
-from _common import finish, machine, require_cifar_jpeg
+from _common import finish, in_fresh_process, machine, require_cifar_jpeg
 from cnnlab.config import AugmentConfig, OptimConfig, ScheduleConfig, TrainConfig
 from cnnlab.data import BatchAugment, BatchIterator, fit_preprocess, load
 from cnnlab.models import build
@@ -132,10 +132,10 @@ def main() -> None:
     memory_format = resolve_compute(TrainConfig(device="cpu")).memory_format
     print(f"cnnlab's compute choice here: {resolve_compute(TrainConfig(device='cpu')).describe()}", flush=True)
     pipelines = {
-        "plain": lambda: ceiling(args.model, args.batches, fixed_x, fixed_y, torch.contiguous_format),
+        "plain": lambda: in_fresh_process(ceiling, args.model, args.batches, fixed_x, fixed_y, torch.contiguous_format),
         "ceiling": lambda: ceiling(args.model, args.batches, fixed_x, fixed_y, memory_format),
         "cnnlab": lambda: cnnlab_pipeline(args.model, root, args.batches),
-        "course": lambda: course_pipeline(args.model, root, args.batches, mean, std),
+        "course": lambda: in_fresh_process(course_pipeline, args.model, root, args.batches, mean, std),
     }
     best = dict.fromkeys(pipelines, 0.0)
     for r in range(1, args.rounds + 1):  # interleaved, so that a slow moment of the machine hits them all

@@ -33,3 +33,14 @@ def test_unavailable_devices_and_fp16_on_cpu_are_user_errors(monkeypatch) -> Non
         resolve_device("cuda")
     with pytest.raises(UserError, match="fp16 needs CUDA"):
         resolve_compute(TrainConfig(device="cpu", precision="fp16"))
+
+
+def test_glibc_keeps_freed_memory_when_asked() -> None:
+    import platform
+
+    from cnnlab.train.device import keep_freed_memory
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("the allocator setting is for glibc")
+    assert keep_freed_memory() is True
+    assert keep_freed_memory() is True  # idempotent

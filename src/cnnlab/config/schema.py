@@ -116,6 +116,9 @@ class TrainConfig(Section):
     compile: bool = False
     channels_last: bool | Literal["auto"] = "auto"
     threads: int | None = Field(None, gt=0, description="CPU threads for torch (default: all cores)")
+    keep_freed_memory: bool = Field(
+        True, description="CPU on Linux: glibc keeps freed memory for reuse (1.5x faster training here)"
+    )
     tensorboard: bool = False
     progress: bool | Literal["auto"] = "auto"
     eval_every: int = Field(1, gt=0, description="evaluate val/test every N epochs (and always after the last)")
