@@ -31,9 +31,11 @@ def sgd(model: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
 
-def ceiling(model_name: str, batches: int, x: torch.Tensor, y: torch.Tensor, memory_format) -> float:
+def ceiling(
+    model_name: str, batches: int, x: torch.Tensor, y: torch.Tensor, memory_format, autocast: torch.dtype | None
+) -> float:
     """Forward + backward + step on one fixed batch (real images: random noise runs about 3% slower here),
-    in the memory format cnnlab's trainer chooses, so that the ratio measures the pipeline alone."""
+    in the memory format and precision cnnlab's trainer chooses, so that the ratio measures the pipeline."""
     model = build(model_name).to(memory_format=memory_format)
     x = x.contiguous(memory_format=memory_format)
     optimizer = sgd(model)
@@ -41,7 +43,9 @@ def ceiling(model_name: str, batches: int, x: torch.Tensor, y: torch.Tensor, mem
 
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)
-        criterion(model(x), y).backward()
+        with torch.autocast("cpu", dtype=autocast or torch.bfloat16, enabled=autocast is not None):
+            loss = criterion(model(x), y)
+        loss.backward()
         optimizer.step()
 
     for _ in range(5):
@@ -129,11 +133,14 @@ def main() -> None:
     mean, std = (-prep.shift / prep.scale).tolist(), (1 / prep.scale).tolist()
     fixed_x = prep.apply(torch.from_numpy(train_set.take(slice(0, BATCH))))
     fixed_y = torch.from_numpy(train_set.y[:BATCH].copy())
-    memory_format = resolve_compute(TrainConfig(device="cpu")).memory_format
-    print(f"cnnlab's compute choice here: {resolve_compute(TrainConfig(device='cpu')).describe()}", flush=True)
+    compute = resolve_compute(TrainConfig(device="cpu"))
+    print(f"cnnlab's compute choice here: {compute.describe()}", flush=True)
+    plain = (args.model, args.batches, fixed_x, fixed_y, torch.contiguous_format, None)
     pipelines = {
-        "plain": lambda: in_fresh_process(ceiling, args.model, args.batches, fixed_x, fixed_y, torch.contiguous_format),
-        "ceiling": lambda: ceiling(args.model, args.batches, fixed_x, fixed_y, memory_format),
+        "plain": lambda: in_fresh_process(ceiling, *plain),
+        "ceiling": lambda: ceiling(
+            args.model, args.batches, fixed_x, fixed_y, compute.memory_format, compute.autocast_dtype
+        ),
         "cnnlab": lambda: cnnlab_pipeline(args.model, root, args.batches),
         "course": lambda: in_fresh_process(course_pipeline, args.model, root, args.batches, mean, std),
     }

@@ -74,3 +74,19 @@ def test_a_wrong_option_value_names_the_option() -> None:
 def test_too_small_an_input_names_the_layer(name: str, size: int, layer: str) -> None:
     with torch.device("meta"), pytest.raises(UserError, match=rf"too small.*layer '{layer}'"):
         build(name, input_size=size)
+
+
+def test_variants_share_a_builder_with_their_own_defaults() -> None:
+    from cnnlab.models import get_entry
+    from cnnlab.models.registry import register_variant
+
+    net1 = get_entry("tdt4265-net1")
+    assert net1.options["kernel"].default == 3 and net1.options["batch_norm"].default is True
+    assert get_entry("tdt4265").options["kernel"].default == 5  # the base keeps its own defaults
+    built = build("tdt4265-net1", 3, 10, 32)
+    assert built.features.conv1_1.kernel_size == (3, 3)
+    overridden = build("tdt4265-net1", 3, 10, 32, kernel=5)  # an option given at build time wins
+    assert overridden.features.conv1_1.kernel_size == (5, 5)
+    assert "table 2" in net1.doc
+    with pytest.raises(ValueError, match="unknown options: kernal"):
+        register_variant("bad-variant", of="tdt4265", doc="x", kernal=3)

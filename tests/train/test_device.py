@@ -10,11 +10,14 @@ from cnnlab.errors import UserError
 from cnnlab.train import resolve_compute, resolve_device
 
 
-def test_auto_on_a_cpu_machine(monkeypatch) -> None:
+@pytest.mark.parametrize("bf16", [False, True])
+def test_auto_on_a_cpu_machine(monkeypatch, bf16: bool) -> None:
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
     compute = resolve_compute(TrainConfig(threads=1))
-    assert compute.device.type == "cpu" and compute.precision == "fp32"
+    assert compute.device.type == "cpu" and compute.precision == ("bf16" if bf16 else "fp32")
     assert compute.channels_last and compute.memory_format == torch.channels_last
     assert "1 threads" in compute.describe() and "channels_last" in compute.describe()
     assert not resolve_compute(TrainConfig(threads=1, channels_last=False)).channels_last

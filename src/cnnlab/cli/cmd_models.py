@@ -45,7 +45,7 @@ def describe(entry: ModelEntry) -> dict[str, Any]:
 
 def format_entry(entry: ModelEntry, full_doc: bool) -> str:
     """The model's description (its whole docstring when `full_doc`), then an option a line."""
-    doc = (entry.builder.__doc__ or entry.description).strip() if full_doc else entry.description
+    doc = (entry.doc or entry.description) if full_doc else entry.description
     lines = [f"{entry.name}: {_dedent(doc)}", "options (model.<option>=value):"]
     rows = [(name, type_name(entry.hints.get(name)), repr(jsonable(p.default))) for name, p in entry.options.items()]
     widths = [max((len(r[i]) for r in rows), default=0) for i in range(2)]

@@ -113,7 +113,7 @@ class TrainConfig(Section):
     seed: int = 0
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps")
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
-    compile: bool = False
+    compile: bool | Literal["auto"] = Field(False, description="torch.compile the model; auto: on CUDA only")
     channels_last: bool | Literal["auto"] = "auto"
     threads: int | None = Field(None, gt=0, description="CPU threads for torch (default: all cores)")
     keep_freed_memory: bool = Field(

@@ -12,14 +12,15 @@ from .schema import Section
 class StudySpec(Section):
     """An ablation study: every variant (x every grid point) is run once per seed on the same base.
 
-    `base` is a (partial) RunConfig; each variant is a mapping of dotted overrides laid over it
-    (`{data.preprocess: zca}`); `grid` maps dotted keys to value lists whose product is crossed
-    with the variants; `baseline` names the variant (or grid point, e.g. `lr=0.1`) the report compares the
-    others against.
+    `base` is a (partial) RunConfig, laid over the built-in `base_preset` if one is named; each
+    variant is a mapping of dotted overrides laid over it (`{data.preprocess: zca}`); `grid` maps
+    dotted keys to value lists whose product is crossed with the variants; `baseline` names the
+    variant (or grid point, e.g. `lr=0.1`) the report compares the others against.
     """
 
     name: str = "study"
     description: str = ""
+    base_preset: str | None = None
     base: dict[str, Any] = Field(default_factory=dict)
     variants: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"baseline": {}})
     grid: dict[str, list[Any]] = Field(default_factory=dict)

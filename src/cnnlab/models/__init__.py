@@ -5,7 +5,7 @@ model = build("tme2", in_channels=3, num_classes=10, input_size=32, dropout=0.5)
 
 from .blocks import ConvClassifier
 from .fully_conv import to_fully_convolutional
-from .registry import ModelEntry, available_models, build, check_options, get_entry, register
+from .registry import ModelEntry, available_models, build, check_options, get_entry, register, register_variant
 
 __all__ = [
     "ConvClassifier",
@@ -15,5 +15,6 @@ __all__ = [
     "check_options",
     "get_entry",
     "register",
+    "register_variant",
     "to_fully_convolutional",
 ]

@@ -8,6 +8,7 @@ naming the option, the value and the valid ones.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import typing
 from collections.abc import Callable
@@ -32,6 +33,7 @@ class ModelEntry:
     description: str
     options: dict[str, inspect.Parameter]
     hints: dict[str, Any]
+    doc: str = ""
 
     def defaults(self) -> dict[str, Any]:
         """Each option's default value."""
@@ -49,17 +51,41 @@ def register(name: str, description: str | None = None) -> Callable[[Builder], B
             raise ValueError(f"model '{name}' is registered twice")
         signature = inspect.signature(builder)
         options = {n: p for n, p in signature.parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
-        doc = (builder.__doc__ or "").strip().splitlines()
+        doc = inspect.cleandoc(builder.__doc__ or "")
         _REGISTRY[name] = ModelEntry(
             name=name,
             builder=builder,
-            description=description or (doc[0] if doc else name),
+            description=description or (doc.splitlines()[0] if doc else name),
             options=options,
             hints=typing.get_type_hints(builder),
+            doc=doc,
         )
         return builder
 
     return decorator
+
+
+def register_variant(name: str, of: str, doc: str, **defaults: Any) -> None:
+    """Register `name` as model `of` with other defaults: the same options, a description of its own.
+
+    For nets that differ from another only in their settings (the report nets of a course, a
+    shorter VGG): one builder, many registered defaults, no copied signatures.
+    """
+    base = _REGISTRY[of]
+    unknown = sorted(set(defaults) - set(base.options))
+    if unknown:
+        raise ValueError(f"variant '{name}' of '{of}' sets unknown options: {', '.join(unknown)}")
+    if name in _REGISTRY:
+        raise ValueError(f"model '{name}' is registered twice")
+    doc = inspect.cleandoc(doc)
+    _REGISTRY[name] = ModelEntry(
+        name=name,
+        builder=functools.partial(base.builder, **defaults),  # options given at build time still win
+        description=doc.splitlines()[0],
+        options={k: p.replace(default=defaults[k]) if k in defaults else p for k, p in base.options.items()},
+        hints=base.hints,
+        doc=doc,
+    )
 
 
 def available_models() -> list[ModelEntry]:

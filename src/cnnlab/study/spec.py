@@ -14,6 +14,7 @@ from cnnlab.config import RunConfig, StudySpec, merge, parse_overrides, read_yam
 from cnnlab.config.loading import set_dotted
 from cnnlab.errors import UserError, did_you_mean
 from cnnlab.models import check_options
+from cnnlab.presets import preset_path
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,13 @@ def nested(overrides: Mapping[str, Any]) -> dict[str, Any]:
 def expand(spec: StudySpec, overrides: Sequence[str] = ()) -> list[PlannedRun]:
     """Every run of the study: variants x grid points x seeds, in that order.
 
-    Precedence, lowest first: base, variant, grid point, command-line overrides (which apply to
-    every run, e.g. train.epochs=2 for a dry pass), then the seed.
+    Precedence, lowest first: base preset, base, variant, grid point, command-line overrides (which
+    apply to every run, e.g. train.epochs=2 for a dry pass), then the seed.
     """
     cli = parse_overrides(overrides)
     base = nested(spec.base)
+    if spec.base_preset is not None:
+        base = merge(read_yaml(preset_path(spec.base_preset)), base)
     grid_keys = list(spec.grid)
     points = list(itertools.product(*(spec.grid[k] for k in grid_keys))) if grid_keys else [()]
     runs = []

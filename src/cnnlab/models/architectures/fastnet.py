@@ -25,11 +25,17 @@ class FastNet(ConvClassifier):
     """A ConvClassifier whose first conv (`features.whiten`) is set from the training images."""
 
     def __init__(
-        self, features: nn.Sequential, classifier: nn.Sequential, whiten_eps: float, whiten_bias_epochs: int | None
+        self,
+        features: nn.Sequential,
+        classifier: nn.Sequential,
+        whiten_eps: float,
+        whiten_bias_epochs: int | None,
+        whiten_init: bool = True,
     ) -> None:
         super().__init__(features, classifier)
         self.whiten_eps = whiten_eps
         self.whiten_bias_epochs = whiten_bias_epochs
+        self.whiten_init = whiten_init
 
     def set_epoch(self, epoch: int) -> None:
         """Train the whitening bias for the first `whiten_bias_epochs` epochs only, then hold it (the trainer
@@ -46,6 +52,8 @@ class FastNet(ConvClassifier):
         1 / sqrt(eigenvalue + eps), largest eigenvalues first; the bias centres the output. Give the
         normalised training images (the trainer does so for any model with this method).
         """
+        if not self.whiten_init:  # switched off: the first conv keeps its random init and trains
+            return
         conv = cast(nn.Conv2d, self.features.whiten)
         c, (kh, kw) = conv.in_channels, conv.kernel_size
         if images.ndim != 4 or images.shape[1] != c:
@@ -97,6 +105,7 @@ def fastnet(
     whiten_kernel: int = 2,
     whiten_width: int | None = None,
     whiten_eps: float = 5e-4,
+    whiten_init: bool = True,
     whiten_trainable: bool = False,
     whiten_bias_epochs: int | None = 3,
     activation: Activation = "gelu",
@@ -112,8 +121,9 @@ def fastnet(
     `init_from_data(images)` sets the whitening conv (the trainer calls it). `whiten_width` defaults to
     2*C*k*k (every eigenvector, both signs); `bn_momentum` is PyTorch's (the weight of the new batch, 0.4 in
     the record); `bn_frozen_scale` keeps BN scales at 1, untrained; `identity_init` starts each conv as a
-    partial identity; `whiten_bias_epochs` trains the whitening bias for that many epochs, then freezes it
-    (None: always trained).
+    partial identity; `whiten_init=false` leaves the first conv randomly initialised and trained (to
+    measure what whitening is worth); `whiten_bias_epochs` trains the whitening bias for that many
+    epochs, then freezes it (None: always trained).
     """
     full = 2 * in_channels * whiten_kernel**2
     width0 = full if whiten_width is None else whiten_width
@@ -123,7 +133,7 @@ def fastnet(
             f"got {width0}"
         )
     whiten = nn.Conv2d(in_channels, width0, whiten_kernel, padding=0, bias=True)
-    whiten.weight.requires_grad_(whiten_trainable)
+    whiten.weight.requires_grad_(whiten_trainable or not whiten_init)
     layers: list[tuple[str, nn.Module | None]] = [("whiten", whiten), (f"{activation}0", make_activation(activation))]
     channels = width0
     for b, width in enumerate(widths, start=1):
@@ -145,4 +155,4 @@ def fastnet(
         ("fc", nn.Linear(output_features(features, input_shape(in_channels, input_size)), num_classes, bias=False)),
         ("scale", Scale(head_scale)),
     )
-    return FastNet(features, classifier, whiten_eps, whiten_bias_epochs)
+    return FastNet(features, classifier, whiten_eps, whiten_bias_epochs, whiten_init)

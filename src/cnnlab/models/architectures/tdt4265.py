@@ -3,7 +3,7 @@
 The task-2 net is exact (390,410 parameters). For `tdt4265-net1`, `-net2` and `-improved` we do not
 have the report's tables (2, 4 and 7); each follows the report's description as we reconstructed it:
 improvements of the task-2 net in the spirit of the assignment (batch norm, more and smaller filters,
-dropout, a wider head), every one of them an option of the shared builder below.
+dropout, a wider head), each registered as the task-2 builder with other defaults.
 """
 
 from __future__ import annotations
@@ -22,27 +22,32 @@ from ..blocks import (
     output_features,
     sequential,
 )
-from ..registry import SpatialSize, register
+from ..registry import SpatialSize, register, register_variant
 
 
-def stages_then_head(
+@register("tdt4265")
+def tdt4265(
     in_channels: int,
     num_classes: int,
     input_size: SpatialSize,
     *,
-    widths: tuple[int, ...],
-    kernel: int,
-    convs_per_stage: int,
-    hidden: tuple[int, ...],
-    activation: str,
-    slope: float,
-    batch_norm: bool,
-    conv_dropout: float,
-    dropout: float,
-    pool: str,
-    init: str,
+    widths: tuple[int, ...] = (32, 64, 128),
+    kernel: int = 5,
+    convs_per_stage: int = 1,
+    hidden: tuple[int, ...] = (64,),
+    activation: Activation = "relu",
+    slope: float = 0.01,
+    batch_norm: bool = False,
+    conv_dropout: float = 0.0,
+    dropout: float = 0.0,
+    pool: Pool = "max",
+    init: Init = "default",
 ) -> nn.Module:
-    """Stages of `convs_per_stage` same-padded convs ([BN], activation) each pooled, then the fc layers."""
+    """TDT4265 task-2 CNN: 3 x (conv5x5 pad2, ReLU, maxpool2) of 32/64/128, fc 64, fc classes (390,410 params).
+
+    Built as stages of `convs_per_stage` same-padded convs ([BN], activation), each pooled, then the
+    fully connected layers; the report's later nets are this builder with other defaults.
+    """
     layers: list[tuple[str, nn.Module | None]] = []
     channels = in_channels
     for i, width in enumerate(widths, start=1):
@@ -73,161 +78,45 @@ def stages_then_head(
     return init_weights(ConvClassifier(features, classifier), init)
 
 
-@register("tdt4265")
-def tdt4265(
-    in_channels: int,
-    num_classes: int,
-    input_size: SpatialSize,
-    *,
-    widths: tuple[int, ...] = (32, 64, 128),
-    kernel: int = 5,
-    convs_per_stage: int = 1,
-    hidden: tuple[int, ...] = (64,),
-    activation: Activation = "relu",
-    slope: float = 0.01,
-    batch_norm: bool = False,
-    conv_dropout: float = 0.0,
-    dropout: float = 0.0,
-    pool: Pool = "max",
-    init: Init = "default",
-) -> nn.Module:
-    """TDT4265 task-2 CNN: 3 x (conv5x5 pad2, ReLU, maxpool2) of 32/64/128, fc 64, fc classes (390,410 params)."""
-    return stages_then_head(
-        in_channels,
-        num_classes,
-        input_size,
-        widths=widths,
-        kernel=kernel,
-        convs_per_stage=convs_per_stage,
-        hidden=hidden,
-        activation=activation,
-        slope=slope,
-        batch_norm=batch_norm,
-        conv_dropout=conv_dropout,
-        dropout=dropout,
-        pool=pool,
-        init=init,
-    )
-
-
-@register("tdt4265-net1")
-def tdt4265_net1(
-    in_channels: int,
-    num_classes: int,
-    input_size: SpatialSize,
-    *,
-    widths: tuple[int, ...] = (32, 64, 128),
-    kernel: int = 3,
-    convs_per_stage: int = 2,
-    hidden: tuple[int, ...] = (64,),
-    activation: Activation = "relu",
-    slope: float = 0.01,
-    batch_norm: bool = True,
-    conv_dropout: float = 0.0,
-    dropout: float = 0.0,
-    pool: Pool = "max",
-    init: Init = "default",
-) -> nn.Module:
-    """TDT4265 report net 1: the task-2 net with two 3x3 conv-BN-ReLU a stage (32/64/128), fc 64.
+register_variant(
+    "tdt4265-net1",
+    of="tdt4265",
+    doc="""TDT4265 report net 1: the task-2 net with two 3x3 conv-BN-ReLU a stage (32/64/128), fc 64.
 
     Follows the report's description (its table 2) as we reconstructed it: smaller, stacked filters and
-    batch normalisation, the changes that take the task-2 net past 75% in ten epochs.
-    """
-    return stages_then_head(
-        in_channels,
-        num_classes,
-        input_size,
-        widths=widths,
-        kernel=kernel,
-        convs_per_stage=convs_per_stage,
-        hidden=hidden,
-        activation=activation,
-        slope=slope,
-        batch_norm=batch_norm,
-        conv_dropout=conv_dropout,
-        dropout=dropout,
-        pool=pool,
-        init=init,
-    )
+    batch normalisation, the changes that take the task-2 net past 75% in ten epochs.""",
+    kernel=3,
+    convs_per_stage=2,
+    batch_norm=True,
+)
 
-
-@register("tdt4265-net2")
-def tdt4265_net2(
-    in_channels: int,
-    num_classes: int,
-    input_size: SpatialSize,
-    *,
-    widths: tuple[int, ...] = (64, 128, 256),
-    kernel: int = 5,
-    convs_per_stage: int = 1,
-    hidden: tuple[int, ...] = (128,),
-    activation: Activation = "relu",
-    slope: float = 0.01,
-    batch_norm: bool = True,
-    conv_dropout: float = 0.1,
-    dropout: float = 0.5,
-    pool: Pool = "max",
-    init: Init = "default",
-) -> nn.Module:
-    """TDT4265 report net 2: twice the task-2 filters (64/128/256, 5x5) with BN and dropout, fc 128.
+register_variant(
+    "tdt4265-net2",
+    of="tdt4265",
+    doc="""TDT4265 report net 2: twice the task-2 filters (64/128/256, 5x5) with BN and dropout, fc 128.
 
     Follows the report's description (its table 4) as we reconstructed it: a wider net regularised with
-    channel dropout 0.1 after each stage and dropout 0.5 before the last fully connected layer.
-    """
-    return stages_then_head(
-        in_channels,
-        num_classes,
-        input_size,
-        widths=widths,
-        kernel=kernel,
-        convs_per_stage=convs_per_stage,
-        hidden=hidden,
-        activation=activation,
-        slope=slope,
-        batch_norm=batch_norm,
-        conv_dropout=conv_dropout,
-        dropout=dropout,
-        pool=pool,
-        init=init,
-    )
+    channel dropout 0.1 after each stage and dropout 0.5 before the last fully connected layer.""",
+    widths=(64, 128, 256),
+    hidden=(128,),
+    batch_norm=True,
+    conv_dropout=0.1,
+    dropout=0.5,
+)
 
-
-@register("tdt4265-improved")
-def tdt4265_improved(
-    in_channels: int,
-    num_classes: int,
-    input_size: SpatialSize,
-    *,
-    widths: tuple[int, ...] = (64, 128, 256),
-    kernel: int = 3,
-    convs_per_stage: int = 2,
-    hidden: tuple[int, ...] = (128,),
-    activation: Activation = "relu",
-    slope: float = 0.01,
-    batch_norm: bool = True,
-    conv_dropout: float = 0.1,
-    dropout: float = 0.3,
-    pool: Pool = "max",
-    init: Init = "kaiming",
-) -> nn.Module:
-    """TDT4265 report's improved net: two 3x3 conv-BN-ReLU a stage of 64/128/256, dropout, Kaiming init, fc 128.
+register_variant(
+    "tdt4265-improved",
+    of="tdt4265",
+    doc="""TDT4265 report's improved net: two 3x3 conv-BN-ReLU a stage of 64/128/256, dropout, Kaiming init, fc 128.
 
     Follows the report's description (its table 7) as we reconstructed it: net 1's stacked 3x3 filters
-    with net 2's widths and dropout, initialised for ReLU so that it trains fast with SGD or Adam.
-    """
-    return stages_then_head(
-        in_channels,
-        num_classes,
-        input_size,
-        widths=widths,
-        kernel=kernel,
-        convs_per_stage=convs_per_stage,
-        hidden=hidden,
-        activation=activation,
-        slope=slope,
-        batch_norm=batch_norm,
-        conv_dropout=conv_dropout,
-        dropout=dropout,
-        pool=pool,
-        init=init,
-    )
+    with net 2's widths and dropout, initialised for ReLU so that it trains fast with SGD or Adam.""",
+    widths=(64, 128, 256),
+    kernel=3,
+    convs_per_stage=2,
+    hidden=(128,),
+    batch_norm=True,
+    conv_dropout=0.1,
+    dropout=0.3,
+    init="kaiming",
+)

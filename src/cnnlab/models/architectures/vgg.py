@@ -18,28 +18,34 @@ from ..blocks import (
     output_features,
     sequential,
 )
-from ..registry import SpatialSize, register
+from ..registry import SpatialSize, register, register_variant
 
 VGG16_BLOCKS = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
 
 
-def vgg(
+@register("vgg16-cifar")
+def vgg16_cifar(
     in_channels: int,
     num_classes: int,
     input_size: SpatialSize,
     *,
-    blocks: tuple[tuple[int, ...], ...],
-    pool_strides: tuple[int, ...],
-    hidden: tuple[int, ...],
-    activation: str,
-    slope: float,
-    batch_norm: bool,
-    conv_dropout: float,
-    dropout: float,
-    pool: str,
-    init: str,
+    blocks: tuple[tuple[int, ...], ...] = VGG16_BLOCKS,
+    pool_strides: tuple[int, ...] = (2, 1, 1, 1, 1),
+    hidden: tuple[int, ...] = (4096, 4096),
+    activation: Activation = "relu",
+    slope: float = 0.01,
+    batch_norm: bool = True,
+    conv_dropout: float = 0.1,
+    dropout: float = 0.1,
+    pool: Pool = "max",
+    init: Init = "default",
 ) -> nn.Module:
-    """VGG blocks (3x3 convs, [BN], activation; pool 2 of the block's stride; channel dropout), then the fc layers."""
+    """VGG16's 13 convs with BN and Dropout2d a block, max-pool stride 2 then 1, dropout 0.1, fc 4096, 4096.
+
+    The stride-1 poolings keep a 32x32 image at 12x12 after the last block, so the first fully connected
+    layer is very large (512*12*12 -> 4096, about 302 million weights); `pool_strides` and `hidden` shrink
+    it. The report does not give the Dropout2d rate: we use its fully connected rate, 0.1.
+    """
     if len(pool_strides) != len(blocks):
         raise UserError(
             f"model.pool_strides has {len(pool_strides)} values but the net has {len(blocks)} blocks: give one a block"
@@ -73,76 +79,10 @@ def vgg(
     return init_weights(ConvClassifier(features, classifier), init)
 
 
-@register("vgg16-cifar")
-def vgg16_cifar(
-    in_channels: int,
-    num_classes: int,
-    input_size: SpatialSize,
-    *,
-    blocks: tuple[tuple[int, ...], ...] = VGG16_BLOCKS,
-    pool_strides: tuple[int, ...] = (2, 1, 1, 1, 1),
-    hidden: tuple[int, ...] = (4096, 4096),
-    activation: Activation = "relu",
-    slope: float = 0.01,
-    batch_norm: bool = True,
-    conv_dropout: float = 0.1,
-    dropout: float = 0.1,
-    pool: Pool = "max",
-    init: Init = "default",
-) -> nn.Module:
-    """VGG16's 13 convs with BN and Dropout2d a block, max-pool stride 2 then 1, dropout 0.1, fc 4096, 4096.
-
-    The stride-1 poolings keep a 32x32 image at 12x12 after the last block, so the first fully connected
-    layer is very large (512*12*12 -> 4096, about 302 million weights); `pool_strides` and `hidden` shrink
-    it. The report does not give the Dropout2d rate: we use its fully connected rate, 0.1.
-    """
-    return vgg(
-        in_channels,
-        num_classes,
-        input_size,
-        blocks=blocks,
-        pool_strides=pool_strides,
-        hidden=hidden,
-        activation=activation,
-        slope=slope,
-        batch_norm=batch_norm,
-        conv_dropout=conv_dropout,
-        dropout=dropout,
-        pool=pool,
-        init=init,
-    )
-
-
-@register("vgg-truncated")
-def vgg_truncated(
-    in_channels: int,
-    num_classes: int,
-    input_size: SpatialSize,
-    *,
-    blocks: tuple[tuple[int, ...], ...] = VGG16_BLOCKS[:3],
-    pool_strides: tuple[int, ...] = (2, 1, 1),
-    hidden: tuple[int, ...] = (4096, 4096),
-    activation: Activation = "relu",
-    slope: float = 0.01,
-    batch_norm: bool = True,
-    conv_dropout: float = 0.1,
-    dropout: float = 0.1,
-    pool: Pool = "max",
-    init: Init = "default",
-) -> nn.Module:
-    """The first three blocks of vgg16-cifar (7 convs: 64,64 | 128,128 | 256,256,256) and the same head."""
-    return vgg(
-        in_channels,
-        num_classes,
-        input_size,
-        blocks=blocks,
-        pool_strides=pool_strides,
-        hidden=hidden,
-        activation=activation,
-        slope=slope,
-        batch_norm=batch_norm,
-        conv_dropout=conv_dropout,
-        dropout=dropout,
-        pool=pool,
-        init=init,
-    )
+register_variant(
+    "vgg-truncated",
+    of="vgg16-cifar",
+    doc="The first three blocks of vgg16-cifar (7 convs: 64,64 | 128,128 | 256,256,256) and the same head.",
+    blocks=VGG16_BLOCKS[:3],
+    pool_strides=(2, 1, 1),
+)

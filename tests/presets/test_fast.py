@@ -1,0 +1,74 @@
+"""The fast presets: they validate, their tricks are switchable, and they train end to end on CPU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from cnnlab.config import load_config
+from cnnlab.models import build, check_options
+from cnnlab.presets import preset_names, preset_path
+from cnnlab.study import expand, load_spec
+from cnnlab.train import train
+from tests.fakes import write_image_folder
+
+FAST = ["fast-80", "fast-90", "fast-91"]
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_preset_validates_with_its_tricks_on(name: str) -> None:
+    assert name in preset_names()
+    config = load_config(preset_path(name))
+    check_options(config.model.name, config.model.options())
+    assert config.model.name == "fastnet" and config.data.val_fraction == 0
+    assert config.data.augment.flip_mode == "alternate" and config.data.augment.pad_mode == "reflect"
+    assert config.optim.nesterov and config.optim.norm_bias_lr_scale > 1
+    assert config.train.label_smoothing > 0 and config.train.lookahead.decay > 0 and config.train.tta == 2
+    assert config.schedule.name == "linear" and config.train.compile == "auto"
+
+
+def test_whitening_switch(tmp_path: Path) -> None:
+    images = torch.randn(64, 3, 16, 16)
+    on = build("fastnet", 3, 10, 16, widths=(8, 8, 8))
+    off = build("fastnet", 3, 10, 16, widths=(8, 8, 8), whiten_init=False)
+    before = off.features.whiten.weight.clone()
+    on.init_from_data(images)
+    off.init_from_data(images)
+    assert torch.equal(off.features.whiten.weight, before) and off.features.whiten.weight.requires_grad
+    assert not torch.equal(on.features.whiten.weight, before) and not on.features.whiten.weight.requires_grad
+
+
+def test_fast_preset_trains_end_to_end_on_cpu_at_tiny_size(tmp_path: Path) -> None:
+    write_image_folder(tmp_path / "data", {"a": 24, "b": 24}, size=16)
+    write_image_folder(tmp_path / "data", {"a": 8, "b": 8}, size=16, split="test", seed=1)
+    config = load_config(
+        preset_path("fast-90"),
+        [
+            f"data.source={tmp_path / 'data'}",
+            "model.widths=[8,8,8]",
+            "train.epochs=3",
+            "train.batch_size=16",
+            "train.threads=1",
+            "train.lookahead.start=1",
+        ],
+    )
+    result = train(config, tmp_path / "run")
+    assert result.status == "completed" and result.summary["test_top1"] is not None
+    evaluated = [row["epoch"] for row in result.history if row["test_loss"] is not None]
+    assert evaluated == [3]  # evaluated once, at the end, with test-time augmentation
+    assert result.summary["device"].startswith("cpu") and "channels_last" in result.summary["device"]
+
+
+def test_speed_study_turns_off_one_trick_a_variant() -> None:
+    spec = load_spec("speed")
+    runs = expand(spec, ["data.source=digits"])
+    by_variant = {r.variant: r.config for r in runs if r.seed == 0}
+    base = by_variant["all-tricks"]
+    assert base.model.name == "fastnet" and base.train.tta == 2  # from its base preset
+    assert by_variant["no-tta"].train.tta == 0 and by_variant["no-lookahead"].train.lookahead.decay == 0
+    assert by_variant["no-whitening"].model.options()["whiten_init"] is False
+    for name, config in by_variant.items():
+        if name != "all-tricks":
+            assert config != base, name
