@@ -184,11 +184,12 @@ def _record(study_dir: Path, outcome: StudyOutcome, run: PlannedRun, result: dic
         if status != "interrupted":
             outcome.trained.append(key)
         s = result["summary"]
-        figures = (
-            f"val top-1 {s['val_top1']:.2%}, test top-1 {s['test_top1']:.2%} at epoch {s['best_epoch']}"
-            if s.get("test_top1") is not None and s.get("val_top1") is not None
-            else (result["message"] or "")
+        figures = ", ".join(
+            f"{split} top-1 {s[f'{split}_top1']:.2%}" for split in ("val", "test") if s.get(f"{split}_top1") is not None
         )
+        if s.get("best_epoch"):
+            figures += f" at epoch {s['best_epoch']}"
+        figures = figures or (result["message"] or "")
         log.info("[%d/%d] %s seed %d: %s: %s (%.0f s)", k, n, run.variant, run.seed, status, figures, result["seconds"])
     atomic_write_json(study_dir / PLAN, plan)
     write_results(study_dir)
