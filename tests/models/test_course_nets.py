@@ -88,6 +88,20 @@ def test_eq2425_variants() -> None:
     assert [m.p for m in with_bn.modules() if isinstance(m, nn.Dropout)] == [0.5]
 
 
+@pytest.mark.parametrize("name", ["tme2", "eq2425"])
+def test_2d_dropout_follows_each_pooled_stage_and_keeps_the_shapes(name: str) -> None:
+    model = build(name, conv_dropout=0.2)
+    stages = [m for m in model.features.modules() if isinstance(m, nn.Dropout2d)]
+    assert len(stages) == 3 and all(m.p == 0.2 for m in stages)
+    assert params(model) == params(build(name))
+    model.eval()  # dropout off: the same weights give the same output as the net without it
+    plain = build(name)
+    plain.load_state_dict(model.state_dict())
+    plain.eval()
+    x = torch.randn(2, 3, 32, 32)
+    assert torch.equal(model(x), plain(x))
+
+
 def test_vgg16_cifar_has_13_convs_and_the_stride_one_pools() -> None:
     with torch.device("meta"):  # 333 million parameters: count them without allocating them
         model = build("vgg16-cifar")

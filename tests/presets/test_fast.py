@@ -11,10 +11,10 @@ from cnnlab.config import load_config
 from cnnlab.models import build, check_options
 from cnnlab.presets import preset_names, preset_path
 from cnnlab.study import expand, load_spec
-from cnnlab.train import train
+from cnnlab.train import resolve_compute, train
 from tests.fakes import write_image_folder
 
-FAST = ["fast-80", "fast-90", "fast-91"]
+FAST = ["fast-80", "fast-90", "fast-91", "fast-94"]
 
 
 @pytest.mark.parametrize("name", FAST)
@@ -25,7 +25,7 @@ def test_preset_validates_with_its_tricks_on(name: str) -> None:
     assert config.model.name == "fastnet" and config.data.val_fraction == 0
     assert config.data.augment.flip_mode == "alternate" and config.data.augment.pad_mode == "reflect"
     assert config.optim.nesterov and config.optim.norm_bias_lr_scale > 1
-    assert config.train.label_smoothing > 0 and config.train.lookahead.decay > 0 and config.train.tta == 2
+    assert config.train.label_smoothing > 0 and config.train.lookahead.decay > 0 and config.train.tta >= 1
     assert config.schedule.name == "linear" and config.train.compile == "auto"
 
 
@@ -40,11 +40,24 @@ def test_whitening_switch(tmp_path: Path) -> None:
     assert not torch.equal(on.features.whiten.weight, before) and not on.features.whiten.weight.requires_grad
 
 
-def test_fast_preset_trains_end_to_end_on_cpu_at_tiny_size(tmp_path: Path) -> None:
+def test_the_gpu_preset_resolves_to_bf16_compile_and_channels_last_on_cuda(monkeypatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    compute = resolve_compute(load_config(preset_path("fast-94")).train)
+    assert compute.device.type == "cuda" and compute.precision == "bf16"
+    assert compute.compile and compute.channels_last and compute.autocast_dtype == torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    on_cpu = resolve_compute(load_config(preset_path("fast-94"), ["train.threads=1"]).train)
+    assert on_cpu.device.type == "cpu" and not on_cpu.compile
+
+
+@pytest.mark.parametrize("name", ["fast-80", "fast-94"])
+def test_fast_preset_trains_end_to_end_on_cpu_at_tiny_size(tmp_path: Path, name: str) -> None:
     write_image_folder(tmp_path / "data", {"a": 24, "b": 24}, size=16)
     write_image_folder(tmp_path / "data", {"a": 8, "b": 8}, size=16, split="test", seed=1)
     config = load_config(
-        preset_path("fast-90"),
+        preset_path(name),
         [
             f"data.source={tmp_path / 'data'}",
             "model.widths=[8,8,8]",
@@ -66,7 +79,8 @@ def test_speed_study_turns_off_one_trick_a_variant() -> None:
     runs = expand(spec, ["data.source=digits"])
     by_variant = {r.variant: r.config for r in runs if r.seed == 0}
     base = by_variant["all-tricks"]
-    assert base.model.name == "fastnet" and base.train.tta == 2  # from its base preset
+    assert base.model.name == "fastnet" and base.train.tta == 1  # from its base preset
+    assert by_variant["tta-with-shifts"].train.tta == 2
     assert by_variant["no-tta"].train.tta == 0 and by_variant["no-lookahead"].train.lookahead.decay == 0
     assert by_variant["no-whitening"].model.options()["whiten_init"] is False
     for name, config in by_variant.items():

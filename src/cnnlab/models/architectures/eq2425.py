@@ -32,6 +32,7 @@ def eq2425(
     slope: float = 0.01,
     last_conv_activation: bool = False,
     batch_norm: bool = False,
+    conv_dropout: float = 0.0,
     dropout: float = 0.0,
     pool: Pool = "max",
     init: Init = "default",
@@ -40,7 +41,8 @@ def eq2425(
 
     As in the original spec the third conv has no activation (`last_conv_activation=true` adds it). The
     assignment's variants are options: widths=[64,128,256], extra_fc=128 (a second hidden fc),
-    activation=leaky_relu (with `slope`), dropout (before each fc after the first), batch_norm (after each conv).
+    activation=leaky_relu (with `slope`), dropout (before each fc after the first), conv_dropout (2-D, after each
+    pooled stage), batch_norm (after each conv).
     """
     layers: list[tuple[str, nn.Module | None]] = []
     channels = in_channels
@@ -56,6 +58,7 @@ def eq2425(
             batch_norm=batch_norm,
             pool=pool,
             activate_last=last_conv_activation or i < len(widths),
+            dropout=conv_dropout,
         )
         channels = width
     features = sequential(*layers)

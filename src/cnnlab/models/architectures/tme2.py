@@ -30,6 +30,7 @@ def tme2(
     activation: Activation = "relu",
     slope: float = 0.01,
     batch_norm: bool = False,
+    conv_dropout: float = 0.0,
     dropout: float = 0.0,
     pool: Pool = "max",
     init: Init = "default",
@@ -38,7 +39,8 @@ def tme2(
 ) -> nn.Module:
     """TME2 course CNN: 3 x (conv5x5 pad2, ReLU, maxpool2) of 32/64/64, fc 1000, fc classes (1,191,170 params).
 
-    Options: batch norm after each conv, dropout before the last fully connected layer, widths,
+    Options: batch norm after each conv, dropout before the last fully connected layer, 2-D dropout
+    after each stage (`conv_dropout`), widths,
     activation, pooling, init; `conv_bias` / `fc_bias` reproduce the course reports' counts that
     left those biases out.
     """
@@ -50,6 +52,7 @@ def tme2(
             (f"bn{i}", nn.BatchNorm2d(width) if batch_norm else None),
             (f"{activation}{i}", make_activation(activation, slope)),
             (f"pool{i}", make_pool(pool)),
+            (f"dropout{i}", nn.Dropout2d(conv_dropout) if conv_dropout else None),
         ]
         channels = width
     features = sequential(*layers)
