@@ -69,3 +69,23 @@ def test_report_verb_and_a_folder_that_is_no_study(study: Path, tmp_path: Path, 
     with pytest.raises(UserError, match="not a study folder"):
         build(tmp_path)
     assert main(["report", str(tmp_path)]) == 2
+
+
+def test_a_study_without_a_validation_split_overlays_the_test_curves(tmp_path: Path) -> None:
+    spec = validate(
+        {
+            "name": "no-val",
+            "base": {
+                "data": {"source": "digits", "val_fraction": 0.0},
+                "model": {"widths": [4, 8, 8], "hidden": 16},
+                "train": {"epochs": 2, "threads": 1},
+            },
+            "variants": {"a": {}, "b": {"optim.lr": 0.05}},
+            "seeds": 1,
+        },
+        StudySpec,
+    )
+    run_study(spec, tmp_path)
+    files = build(tmp_path)
+    assert sorted(p.name for p in files.figures) == ["curves-a.png", "curves-b.png", "overlay-test.png"]
+    assert "Test loss and top-1 of every variant" in files.markdown.read_text()

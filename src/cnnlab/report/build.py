@@ -47,12 +47,21 @@ def build(study_dir: str | Path) -> ReportFiles:
     return ReportFiles(md, page, [f.path for f in figures])
 
 
+def _overlay_split(histories: dict[str, list]) -> str | None:
+    """The split to compare variants on: validation, or test for runs without a validation split (the
+    fast presets train on every training image), or None when no run evaluated either."""
+    rows = [row for runs in histories.values() for history in runs for row in history]
+    return next((split for split in ("val", "test") if any(row.get(f"{split}_top1") is not None for row in rows)), None)
+
+
 def _figures(study_dir: Path, histories: dict[str, list]) -> list[Figure]:
     out = []
     drawn = {v: h for v, h in histories.items() if h}
-    if len(drawn) > 1:
-        path = overlay(drawn, study_dir / "figures" / "overlay-val.png")
-        out.append(Figure(path, "Validation loss and top-1 of every variant", study_dir))
+    split = _overlay_split(drawn)
+    if len(drawn) > 1 and split:
+        path = overlay(drawn, study_dir / "figures" / f"overlay-{split}.png", split=split)
+        name = {"val": "Validation", "test": "Test"}[split]
+        out.append(Figure(path, f"{name} loss and top-1 of every variant", study_dir))
     for variant, runs in drawn.items():
         path = learning_curves(runs, variant, study_dir / "figures" / f"curves-{_slug(variant)}.png")
         out.append(Figure(path, f"Learning curves of {variant}: loss and top-1, train vs val", study_dir))

@@ -75,7 +75,8 @@ def overlay(variants: dict[str, Sequence[History]], path: Path, split: str = "va
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     handles, labels = axes[1].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 5), fontsize=8)
+    if labels:
+        figure.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 5), fontsize=8)
     figure.suptitle(f"{split} curves of every variant (mean over seeds)")
     return _save(figure, path)
 
