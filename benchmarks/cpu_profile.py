@@ -4,7 +4,8 @@ and where the time goes, one factor at a time on the same synthetic batch (no da
     python benchmarks/cpu_profile.py [--widths 32,128,128] [--steps 6] [--no-compile]
 
 Each figure is training images/s (forward + backward + SGD step, the trainer's loss and optimiser),
-the best of interleaved rounds. The profile splits one step's time by operator kind. Last line: one JSON object.
+the best of interleaved rounds. The profile splits one step's time by operator kind. Last line: one JSON
+object.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def make_step(widths: tuple[int, ...], batch: int, channels_last: bool, compiled
     return step
 
 
-def images_per_second(step, batch: int, steps: int) -> float:
+def step_images_per_second(step, batch: int, steps: int) -> float:
     """Images/s over `steps` steps after one warm-up step."""
     step()
     start = time.perf_counter()
@@ -51,7 +52,7 @@ def images_per_second(step, batch: int, steps: int) -> float:
 
 
 KINDS = {
-    "convolution": ("conv", "mkldnn_convolution"),
+    "convolution": ("conv",),
     "batch norm": ("batch_norm",),
     "activation (GELU)": ("gelu",),
     "max pool": ("max_pool", "adaptive_max_pool"),
@@ -80,7 +81,7 @@ def main() -> None:
     parser.add_argument("--widths", default="32,128,128")
     parser.add_argument("--steps", type=int, default=6, help="timed steps a round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (it takes minutes)")
+    parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (about a minute of compiling)")
     args = parser.parse_args()
     widths = tuple(int(w) for w in args.widths.split(","))
     cores = torch.get_num_threads()
@@ -99,7 +100,7 @@ def main() -> None:
     for round_ in range(1, args.rounds + 1):  # interleaved rounds: a slow spell of the machine hits every variant
         for key, (label, batch, threads, _) in variants.items():
             torch.set_num_threads(threads)
-            ips = images_per_second(steps[key], batch, args.steps)
+            ips = step_images_per_second(steps[key], batch, args.steps)
             best[key] = max(best[key], ips)
             print(f"round {round_}: {label:40s} {ips:7.0f} images/s", flush=True)
     torch.set_num_threads(cores)
@@ -110,7 +111,7 @@ def main() -> None:
         step = make_step(widths, 256, channels_last=True, compiled=True)
         step()  # the first step compiles forward and backward
         figures["compile_seconds"] = round(time.perf_counter() - start, 1)
-        ips = max(images_per_second(step, 256, args.steps) for _ in range(args.rounds))
+        ips = max(step_images_per_second(step, 256, args.steps) for _ in range(args.rounds))
         figures["compiled"] = round(ips, 1)
         seconds = figures["compile_seconds"]
         print(f"torch.compile, batch 256: {ips:.0f} images/s after {seconds} s compiling", flush=True)

@@ -1,9 +1,10 @@
 """Wall-clock seconds from data loaded to a target CIFAR-10 test accuracy, with cnnlab's fast presets.
 
 Picks the preset aimed at the target (fast-80 for up to 80.6%, fast-90 for up to 90%, fast-91 for up
-to 91%, fast-94 above), trains it on the CIFAR-10 JPEG copy with the trainer itself, and times everything after the
-decoded images are in memory: fitting the preprocessing, the whitening init, training, and the final
-test evaluation with test-time augmentation. One line an epoch; last, one JSON object.
+to 91%, fast-94 above), trains it on the CIFAR-10 JPEG copy with the trainer itself, and times
+everything after the decoded images are in memory: fitting the preprocessing, the whitening init,
+training, and the final test evaluation with test-time augmentation. One line an epoch; last, one JSON
+object.
 
     python benchmarks/time_to_accuracy.py --target 0.806 [--budget 300] [--data ROOT] [key=value ...]
 """

@@ -89,3 +89,4 @@ def test_a_study_without_a_validation_split_overlays_the_test_curves(tmp_path: P
     files = build(tmp_path)
     assert sorted(p.name for p in files.figures) == ["curves-a.png", "curves-b.png", "overlay-test.png"]
     assert "Test loss and top-1 of every variant" in files.markdown.read_text()
+    assert "Learning curves of a: loss and top-1, train vs test" in files.markdown.read_text()

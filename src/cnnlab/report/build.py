@@ -47,9 +47,9 @@ def build(study_dir: str | Path) -> ReportFiles:
     return ReportFiles(md, page, [f.path for f in figures])
 
 
-def _overlay_split(histories: dict[str, list]) -> str | None:
-    """The split to compare variants on: validation, or test for runs without a validation split (the
-    fast presets train on every training image), or None when no run evaluated either."""
+def _held_out_split(histories: dict[str, list]) -> str | None:
+    """The split the curves compare with training: validation, or test for runs without a validation
+    split (the fast presets train on every training image), or None when no run evaluated either."""
     rows = [row for runs in histories.values() for history in runs for row in history]
     return next((split for split in ("val", "test") if any(row.get(f"{split}_top1") is not None for row in rows)), None)
 
@@ -57,14 +57,16 @@ def _overlay_split(histories: dict[str, list]) -> str | None:
 def _figures(study_dir: Path, histories: dict[str, list]) -> list[Figure]:
     out = []
     drawn = {v: h for v, h in histories.items() if h}
-    split = _overlay_split(drawn)
+    split = _held_out_split(drawn)
     if len(drawn) > 1 and split:
         path = overlay(drawn, study_dir / "figures" / f"overlay-{split}.png", split=split)
         name = {"val": "Validation", "test": "Test"}[split]
         out.append(Figure(path, f"{name} loss and top-1 of every variant", study_dir))
+    splits = ("train", split or "val")
     for variant, runs in drawn.items():
-        path = learning_curves(runs, variant, study_dir / "figures" / f"curves-{_slug(variant)}.png")
-        out.append(Figure(path, f"Learning curves of {variant}: loss and top-1, train vs val", study_dir))
+        path = learning_curves(runs, variant, study_dir / "figures" / f"curves-{_slug(variant)}.png", splits)
+        caption = f"Learning curves of {variant}: loss and top-1, {' vs '.join(splits)}"
+        out.append(Figure(path, caption, study_dir))
     return out
 
 
