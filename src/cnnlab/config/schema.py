@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 PREPROCESS_METHODS = ("none", "standardize", "minmax", "zca")
-OPTIMIZERS = ("sgd", "adam", "adamw")
+OPTIMIZERS = ("sgd", "adam", "adamw", "muon")
 SCHEDULES = ("none", "step", "exponential", "onecycle", "cosine", "linear")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
@@ -70,7 +70,11 @@ class ModelConfig(BaseModel):
 class OptimConfig(Section):
     """The optimiser."""
 
-    name: Literal["sgd", "adam", "adamw"] = "sgd"
+    name: Literal["sgd", "adam", "adamw", "muon"] = Field(
+        "sgd",
+        description="muon: Muon on the conv filters (renormalised each step: for nets with batch norm after "
+        "each conv, such as fastnet), SGD with these keys on every other parameter",
+    )
     lr: float = Field(0.01, gt=0)
     momentum: float = Field(0.9, ge=0, lt=1)
     nesterov: bool = False
@@ -79,6 +83,9 @@ class OptimConfig(Section):
     norm_bias_lr_scale: float = Field(
         1.0, gt=0, description="learning-rate multiplier for normalisation-layer biases (their decay is divided by it)"
     )
+    muon_lr: float = Field(0.24, gt=0, description="muon: the conv filters' step, relative to their norm")
+    muon_momentum: float = Field(0.6, ge=0, lt=1, description="muon: the conv filters' Nesterov momentum")
+    muon_ns_steps: int = Field(3, gt=0, description="muon: Newton-Schulz iterations that orthogonalise a step")
 
 
 class ScheduleConfig(Section):

@@ -11,38 +11,66 @@ from torch.optim import lr_scheduler
 
 from cnnlab.config import OptimConfig, ScheduleConfig
 
+from .muon import Muon
+
 NORM_LAYERS = (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm)
 
 
 def parameter_groups(model: nn.Module, config: OptimConfig) -> list[dict[str, Any]]:
     """The trainable parameters, with normalisation biases in a group of their own when their
     learning rate is scaled (`optim.norm_bias_lr_scale`; their weight decay is divided by the same
-    factor, so the decay applied per step, lr x wd, stays that of the other parameters)."""
+    factor, so the decay applied per step, lr x wd, stays that of the other parameters), and with
+    Muon's conv filters in a group of their own."""
     scale = config.norm_bias_lr_scale
     norm_biases = {
         id(m.bias) for m in model.modules() if isinstance(m, NORM_LAYERS) and getattr(m, "bias", None) is not None
     }
+    filters = {id(m.weight) for m in model.modules() if _batch_normed_conv(m)} if config.name == "muon" else set()
     trainable = [p for p in model.parameters() if p.requires_grad]
+    groups: list[dict[str, Any]] = []
+    muon = [p for p in trainable if id(p) in filters]
+    if muon:
+        groups.append(
+            {
+                "params": muon,
+                "muon": True,
+                "lr": config.muon_lr,
+                "momentum": config.muon_momentum,
+                "nesterov": True,
+                "weight_decay": 0.0,  # the filters are renormalised every step: decay would do nothing
+            }
+        )
+    rest = [p for p in trainable if id(p) not in filters]
     if scale == 1.0:
-        return [{"params": trainable}]
-    biases = [p for p in trainable if id(p) in norm_biases]
-    others = [p for p in trainable if id(p) not in norm_biases]
-    return [
-        {"params": others},
-        {"params": biases, "lr": config.lr * scale, "weight_decay": config.weight_decay / scale},
-    ]
+        return [*groups, {"params": rest}]
+    biases = [p for p in rest if id(p) in norm_biases]
+    others = [p for p in rest if id(p) not in norm_biases]
+    scaled = {"params": biases, "lr": config.lr * scale, "weight_decay": config.weight_decay / scale}
+    return [*groups, {"params": others}, scaled]
+
+
+def _batch_normed_conv(module: nn.Module) -> bool:
+    """A conv without a bias: the idiom for a conv that a batch norm follows, where Muon's renormalised
+    filters change nothing but the direction (fastnet's whitening conv has a bias and is left to SGD)."""
+    return isinstance(module, nn.Conv2d) and module.bias is None
 
 
 def build_optimizer(model: nn.Module, config: OptimConfig) -> torch.optim.Optimizer:
-    """SGD (momentum, Nesterov, weight decay), Adam or AdamW over the model's trainable parameters."""
+    """SGD (momentum, Nesterov, weight decay), Adam, AdamW, or Muon on conv filters with SGD on the rest."""
     params = parameter_groups(model, config)
-    if config.name == "sgd":
+    if config.name in ("sgd", "muon"):
+        nesterov = config.nesterov and config.momentum > 0
+        if config.name == "muon":
+            return Muon(
+                params,
+                lr=config.lr,
+                momentum=config.momentum,
+                nesterov=nesterov,
+                weight_decay=config.weight_decay,
+                ns_steps=config.muon_ns_steps,
+            )
         return torch.optim.SGD(
-            params,
-            lr=config.lr,
-            momentum=config.momentum,
-            nesterov=config.nesterov and config.momentum > 0,
-            weight_decay=config.weight_decay,
+            params, lr=config.lr, momentum=config.momentum, nesterov=nesterov, weight_decay=config.weight_decay
         )
     if config.name == "adam":
         return torch.optim.Adam(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
@@ -72,7 +100,8 @@ def build_scheduler(
             max_lr=max_lr,
             total_steps=total,
             pct_start=min(max(pct, 1e-3), 0.99),
-            final_div_factor=1e4 if not config.min_lr else max_lr[0] / 25 / config.min_lr,
+            final_div_factor=1e4 if not config.min_lr else optimizer.defaults["lr"] / 25 / config.min_lr,
+            cycle_momentum=not any(group.get("muon") for group in optimizer.param_groups),  # Muon keeps its own
         )
     if config.name == "step":
         main = lr_scheduler.StepLR(optimizer, step_size=config.step_size * spe, gamma=config.gamma)
@@ -118,5 +147,6 @@ class _Constant:
 
 
 def current_lr(optimizer: torch.optim.Optimizer) -> float:
-    """The first parameter group's learning rate."""
-    return float(optimizer.param_groups[0]["lr"])
+    """The learning rate of the first parameter group that is not Muon's (the `optim.lr` one)."""
+    groups = [g for g in optimizer.param_groups if not g.get("muon")] or optimizer.param_groups
+    return float(groups[0]["lr"])
