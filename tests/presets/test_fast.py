@@ -27,6 +27,8 @@ def test_preset_validates_with_its_tricks_on(name: str) -> None:
     assert config.optim.nesterov and config.optim.norm_bias_lr_scale > 1
     assert config.train.label_smoothing > 0 and config.train.lookahead.decay > 0 and config.train.tta >= 1
     assert config.schedule.name == "linear" and config.train.compile == "auto"
+    # the CPU presets put Muon on the filters; the GPU one keeps the record's SGD recipe as published
+    assert config.optim.name == ("sgd" if name == "fast-94" else "muon")
 
 
 def test_whitening_switch(tmp_path: Path) -> None:
@@ -83,6 +85,7 @@ def test_speed_study_turns_off_one_trick_a_variant() -> None:
     assert by_variant["tta-with-shifts"].train.tta == 2
     assert by_variant["no-tta"].train.tta == 0 and by_variant["no-lookahead"].train.lookahead.decay == 0
     assert by_variant["no-whitening"].model.options()["whiten_init"] is False
+    assert base.optim.name == "muon" and by_variant["sgd-not-muon"].optim.name == "sgd"
     for name, config in by_variant.items():
         if name != "all-tricks":
             assert config != base, name
