@@ -150,3 +150,18 @@ def png_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def stop_at_epoch(epoch: int):
+    """An `on_epoch` callback that interrupts training (as Ctrl-C would) after `epoch`."""
+
+    def stop(row: dict) -> None:
+        if row["epoch"] == epoch:
+            raise KeyboardInterrupt
+
+    return stop
+
+
+def without_seconds(rows: list[dict]) -> list[dict]:
+    """History rows without their timings, to compare two runs of the same config."""
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from tests.fakes import stop_at_epoch, without_seconds
 from torch import nn
 
 from cnnlab.config import OptimConfig, ScheduleConfig, load_config
@@ -131,13 +132,8 @@ def test_a_fastnet_trains_and_resumes_with_muon(tmp_path: Path) -> None:
         "optim.muon_lr=0.1",
     ]
 
-    def stop(row: dict) -> None:
-        if row["epoch"] == 2:
-            raise KeyboardInterrupt
-
     whole = train(load_config(None, extra), tmp_path / "whole")
     assert whole.status == "completed" and whole.history[-1]["val_top1"] > 0.5  # digits: chance is 0.1
-    train(load_config(None, extra), tmp_path / "stopped", on_epoch=[stop])
+    train(load_config(None, extra), tmp_path / "stopped", on_epoch=[stop_at_epoch(2)])
     resumed = train(None, tmp_path / "stopped", resume=True)
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
-    assert strip(resumed.history) == strip(whole.history)
+    assert without_seconds(resumed.history) == without_seconds(whole.history)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
+from tests.fakes import stop_at_epoch, without_seconds
 
 from cnnlab.config import load_config
 from cnnlab.errors import UserError
@@ -35,8 +36,7 @@ def _config(*extra: str):
 
 
 def _metrics(folder: Path) -> list[dict]:
-    rows = RunFolder(folder).read_metrics()
-    return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
+    return without_seconds(RunFolder(folder).read_metrics())
 
 
 def test_run_folder_holds_the_contract(tmp_path: Path) -> None:
@@ -119,11 +119,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path: Path, killed_
 
 
 def test_ctrl_c_writes_the_state_marks_interrupted_and_resumes(tmp_path: Path) -> None:
-    def interrupt(row: dict) -> None:
-        if row["epoch"] == 2:
-            raise KeyboardInterrupt
-
-    stopped = train(_config(), tmp_path / "run", on_epoch=[interrupt])
+    stopped = train(_config(), tmp_path / "run", on_epoch=[stop_at_epoch(2)])
     assert stopped.status == "interrupted"
     assert RunFolder(tmp_path / "run").read_summary()["status"] == "interrupted"
     assert len(_metrics(tmp_path / "run")) == 2

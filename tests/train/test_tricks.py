@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tests.fakes import stop_at_epoch, without_seconds
 from torch import nn
 
 from cnnlab.config import AugmentConfig, LookaheadConfig, load_config
@@ -100,15 +101,10 @@ def test_lookahead_and_tta_runs_resume_exactly(tmp_path: Path) -> None:
         "data.augment.flip_mode=alternate",
     ]
 
-    def stop(row: dict) -> None:
-        if row["epoch"] == 2:
-            raise KeyboardInterrupt
-
-    train(load_config(None, extra), tmp_path / "stopped", on_epoch=[stop])
+    train(load_config(None, extra), tmp_path / "stopped", on_epoch=[stop_at_epoch(2)])
     resumed = train(None, tmp_path / "stopped", resume=True)
     whole = train(load_config(None, extra), tmp_path / "whole")
-    strip = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # noqa: E731
-    assert resumed.status == "completed" and strip(resumed.history) == strip(whole.history)
+    assert resumed.status == "completed" and without_seconds(resumed.history) == without_seconds(whole.history)
     assert RunFolder(tmp_path / "whole").load_state()["lookahead"]  # the slow copy is saved for resume
 
 
