@@ -29,7 +29,7 @@ def test_preset_validates_with_its_tricks_on(name: str) -> None:
     assert config.schedule.name == "linear" and config.train.compile == "auto"
     # airbench94's warm-up and lookahead; the longer Muon presets follow airbench94_muon's plain decay to 0
     plain_decay = name in ("fast-90", "fast-91")
-    assert (config.schedule.warmup > 0, config.train.lookahead.decay > 0) == (not plain_decay, not plain_decay)
+    assert (config.schedule.warmup > 0) == (config.train.lookahead.decay > 0) == (not plain_decay)
     assert config.schedule.min_lr == 0 or not plain_decay
     # the CPU presets put Muon on the filters; the GPU one keeps the record's SGD recipe as published
     assert config.optim.name == ("sgd" if name == "fast-94" else "muon")
