@@ -4,8 +4,9 @@ and where the time goes, one factor at a time on the same synthetic batch (no da
     python benchmarks/cpu_profile.py [--widths 32,128,128] [--steps 6] [--no-compile]
 
 Each figure is training images/s (forward + backward + SGD step, the trainer's loss and optimiser),
-the best of interleaved rounds. The profile splits one step's time by operator kind. Last line: one JSON
-object.
+the best of interleaved rounds. The profile splits one step's time by operator kind, then each
+convolution alone (forward and backward at its real input shape) is timed with the GFLOP/s it reaches.
+Last line: one JSON object.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections import defaultdict
+from typing import Any
 
 import torch
 from torch import nn
@@ -76,6 +78,47 @@ def profile(widths: tuple[int, ...], batch: int) -> dict[str, float]:
     return {kind: round(100 * t / total, 1) for kind, t in sorted(shares.items(), key=lambda kv: -kv[1])}
 
 
+def conv_layers(widths: tuple[int, ...], batch: int, rounds: int) -> list[dict[str, Any]]:
+    """Each conv of fastnet timed alone at its real input shape: forward and both backward products (input and
+    weight gradients), best of rounds. The frozen whitening conv is left out."""
+    model = build("fastnet", 3, 10, 32, widths=widths).to(memory_format=torch.channels_last)
+    shapes: dict[str, tuple[int, ...]] = {}
+    convs = {name: m for name, m in model.named_modules() if isinstance(m, nn.Conv2d) and name != "features.whiten"}
+
+    def record_shape(name: str):
+        def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+            shapes[name] = tuple(inputs[0].shape)
+
+        return hook
+
+    hooks = [module.register_forward_hook(record_shape(name)) for name, module in convs.items()]
+    with torch.no_grad():
+        model(torch.randn(batch, 3, 32, 32).contiguous(memory_format=torch.channels_last))
+    for hook in hooks:
+        hook.remove()
+    layers = []
+    for name, conv in convs.items():
+        conv.weight.requires_grad_(True)
+        x = torch.randn(shapes[name]).contiguous(memory_format=torch.channels_last).requires_grad_(True)
+        best = float("inf")
+        for _ in range(rounds + 1):  # the first round warms oneDNN up
+            start = time.perf_counter()
+            y = conv(x)
+            y.backward(torch.ones_like(y))
+            best = min(best, time.perf_counter() - start)
+        macs = y.numel() * conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
+        layers.append(
+            {
+                "conv": name.split(".")[-1],
+                "input": list(shapes[name][1:]),
+                "out_channels": conv.out_channels,
+                "ms": round(1000 * best, 1),
+                "gflops": round(3 * 2 * macs / best / 1e9, 1),
+            }
+        )
+    return layers
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--widths", default="32,128,128")
@@ -118,6 +161,16 @@ def main() -> None:
     shares = profile(widths, 256)
     print("where one step's time goes: " + ", ".join(f"{k} {v}%" for k, v in shares.items()), flush=True)
     figures["profile_percent"] = shares
+    layers = conv_layers(widths, 512, args.rounds)
+    total = sum(float(layer["ms"]) for layer in layers)
+    for layer in layers:
+        share = 100 * float(layer["ms"]) / total
+        print(
+            f"{layer['conv']:8s} input {layer['input']} -> {layer['out_channels']:4d} channels: "
+            f"{layer['ms']:7.1f} ms a batch of 512 ({share:4.1f}%), {layer['gflops']:6.1f} GFLOP/s",
+            flush=True,
+        )
+    figures["conv_layers_batch_512"] = layers
     finish(figures)
 
 
