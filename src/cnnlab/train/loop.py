@@ -144,7 +144,7 @@ def evaluate(
     averaging the logits of `tta`'s views of each image.
 
     Always in fp32, even when training uses bf16/fp16 autocast: the figures reported are then exactly
-    what `predict` and `viz` reproduce from the saved weights (it cost fast-90 13 s of its 8 minutes).
+    what `predict` and `viz` reproduce from the saved weights (it cost an early 8-minute fast-90 run 13 s).
     """
     was_training = model.training
     model.eval()
