@@ -78,6 +78,9 @@ def profile(widths: tuple[int, ...], batch: int) -> dict[str, float]:
     return {kind: round(100 * t / total, 1) for kind, t in sorted(shares.items(), key=lambda kv: -kv[1])}
 
 
+LAYER_BATCH = 512  # the presets' batch: the per-conv figures are for a step they take
+
+
 def conv_layers(widths: tuple[int, ...], batch: int, rounds: int) -> list[dict[str, Any]]:
     """Each conv of fastnet timed alone at its real input shape: forward and both backward products (input and
     weight gradients), best of rounds. The frozen whitening conv is left out."""
@@ -161,16 +164,16 @@ def main() -> None:
     shares = profile(widths, 256)
     print("where one step's time goes: " + ", ".join(f"{k} {v}%" for k, v in shares.items()), flush=True)
     figures["profile_percent"] = shares
-    layers = conv_layers(widths, 512, args.rounds)
+    layers = conv_layers(widths, LAYER_BATCH, args.rounds)
     total = sum(float(layer["ms"]) for layer in layers)
     for layer in layers:
         share = 100 * float(layer["ms"]) / total
         print(
             f"{layer['conv']:8s} input {layer['input']} -> {layer['out_channels']:4d} channels: "
-            f"{layer['ms']:7.1f} ms a batch of 512 ({share:4.1f}%), {layer['gflops']:6.1f} GFLOP/s",
+            f"{layer['ms']:7.1f} ms a batch of {LAYER_BATCH} ({share:4.1f}%), {layer['gflops']:6.1f} GFLOP/s",
             flush=True,
         )
-    figures["conv_layers_batch_512"] = layers
+    figures[f"conv_layers_batch_{LAYER_BATCH}"] = layers
     finish(figures)
 
 
