@@ -4,8 +4,9 @@ Picks the preset aimed at the target (fast-80 for up to 80.6%, fast-90 for up to
 to 91%, fast-94 above), trains it on the CIFAR-10 JPEG copy with the trainer itself, and times
 everything after the decoded images are in memory: fitting the preprocessing, the whitening init,
 training, and the final test evaluation with test-time augmentation. One line an epoch; last, one JSON
-object. With `--seeds`, one run a seed in turn, and the JSON gives each run and their mean +- std:
-one seed's accuracy moves by a few tenths of a point.
+object. With `--seeds`, one run a seed in turn, and the JSON gives each run and their mean +- std
+(one seed's accuracy moves by a few tenths of a point): `reached` when the mean reaches the target,
+`within_budget` when it does and every run took at most the budget.
 
     python benchmarks/time_to_accuracy.py --target 0.806 [--budget 300] [--seeds 0 1 2] [--data ROOT] [key=value ...]
 """
@@ -23,7 +24,7 @@ from _common import finish, machine, require_cifar_jpeg
 from cnnlab.config import RunConfig, load_config
 from cnnlab.data import load
 from cnnlab.presets import preset_path
-from cnnlab.train import train
+from cnnlab.train import RunFolder, train
 
 PRESETS = [(0.806, "fast-80"), (0.90, "fast-90"), (0.91, "fast-91"), (0.94, "fast-94")]
 
@@ -79,15 +80,20 @@ def main() -> None:
     name = args.preset or preset_for(target)
     base = [f"data.source={root}", "train.progress=false", *args.overrides]
     seeds = args.seeds or [None]
+    if len(set(seeds)) < len(seeds):
+        parser.error(f"--seeds repeats a seed ({' '.join(map(str, args.seeds))}): give each seed once")
+    outs = [args.out and (args.out if len(seeds) == 1 else f"{args.out}/seed{s}") for s in seeds]
+    for out in outs:
+        if out and RunFolder(out).has_run():  # found now, not after the runs before it
+            parser.error(f"'{out}' already holds a run: choose another --out folder")
     configs = [load_config(preset_path(name), base + ([] if s is None else [f"train.seed={s}"])) for s in seeds]
     print(f"machine: {machine()}; target {target:.1%} -> preset {name}", flush=True)
     load(str(root))  # decode once (or find the cache): each clock starts with the data loaded
 
     runs = []
-    for config in configs:
-        out = args.out and (args.out if len(configs) == 1 else f"{args.out}/seed{config.train.seed}")
+    for config, out in zip(configs, outs, strict=True):
         run = timed_run(config, out)
-        run["reached"] = run["test_top1"] is not None and run["test_top1"] >= target
+        run["reached"] = run["test_top1"] >= target
         run["within_budget"] = None if args.budget is None else bool(run["reached"] and run["seconds"] <= args.budget)
         print(
             f"seed {run['seed']}: test top-1 {run['test_top1']:.2%} (with TTA level {config.train.tta}) after "
