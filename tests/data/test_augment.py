@@ -8,6 +8,7 @@ import torch
 from cnnlab.config import AugmentConfig
 from cnnlab.data import BatchAugment
 from cnnlab.data.augment import (
+    brightness_contrast_batch,
     center_crop_batch,
     gaussian_noise_batch,
     random_affine_batch,
@@ -91,9 +92,26 @@ def test_noise_has_the_requested_spread() -> None:
     assert abs(float(out.std()) - 0.3) < 0.01 and abs(float(out.mean())) < 0.01
 
 
+def test_brightness_and_contrast_shift_then_scale_each_whole_image_within_bounds() -> None:
+    x = _batch(n=200)
+    out = brightness_contrast_batch(x, _gen(), brightness=0.2, contrast=0.3)
+    # each image is a * x + b for its own a in [0.7, 1.3] and b = a * shift, |shift| <= 0.2
+    flat_x, flat_out = x.flatten(1), out.flatten(1)
+    centred_x = flat_x - flat_x.mean(1, keepdim=True)
+    factor = (centred_x * (flat_out - flat_out.mean(1, keepdim=True))).sum(1) / centred_x.pow(2).sum(1)
+    shift = flat_out.mean(1) / factor - flat_x.mean(1)
+    assert torch.allclose(flat_out, factor[:, None] * (flat_x + shift[:, None]), atol=1e-5)
+    assert float(factor.min()) >= 0.7 - 1e-5 and float(factor.max()) <= 1.3 + 1e-5 and factor.std() > 0.1
+    assert float(shift.abs().max()) <= 0.2 + 1e-5 and shift.std() > 0.05
+    assert torch.equal(brightness_contrast_batch(x, _gen(), 0.0, 0.0), x)
+
+
 def test_same_generator_state_same_augmentation() -> None:
     augment = BatchAugment(
-        AugmentConfig(pad=2, flip=True, rotate=10, translate=0.1, scale=0.1, shear=5, noise=0.1), (8, 8)
+        AugmentConfig(
+            pad=2, flip=True, rotate=10, translate=0.1, scale=0.1, shear=5, brightness=0.1, contrast=0.1, noise=0.1
+        ),
+        (8, 8),
     )
     x = _batch()
     assert torch.equal(augment(x, _gen(3)), augment(x, _gen(3)))

@@ -35,6 +35,10 @@ class AugmentConfig(Section):
     translate: float = Field(0.0, ge=0, le=0.5, description="max shift as a fraction of the image size")
     scale: float = Field(0.0, ge=0, lt=1, description="zoom drawn from [1 - scale, 1 + scale]")
     shear: float = Field(0.0, ge=0, lt=90, description="max shear in degrees")
+    brightness: float = Field(
+        0.0, ge=0, description="max shift added to a whole image, in preprocessed units (std units after standardize)"
+    )
+    contrast: float = Field(0.0, ge=0, lt=1, description="a whole image scaled by a factor from [1 - c, 1 + c]")
     noise: float = Field(0.0, ge=0, description="std of Gaussian noise added after preprocessing")
 
 
