@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -74,7 +75,11 @@ def main() -> None:
     parser.add_argument("--preset", help="use this preset instead of the one sized for the target")
     parser.add_argument("--out", help="run folder (default: a temporary folder; with several seeds, one per seed)")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (for searching)")
-    args = parser.parse_args()
+    # key=value words are overrides wherever they stand, so they may follow --seeds' list too
+    argv = sys.argv[1:]
+    overrides = [word for word in argv if "=" in word and not word.startswith("-")]
+    args = parser.parse_args([word for word in argv if word not in overrides])
+    args.overrides = overrides
     target = args.target / 100 if args.target > 1 else args.target
     root = require_cifar_jpeg(args.data)
     name = args.preset or preset_for(target)
