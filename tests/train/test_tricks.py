@@ -43,6 +43,34 @@ def test_tta_levels_average_the_right_views() -> None:
     assert torch.allclose(tta_logits(Counting(), x, 1), torch.zeros(4, 2), atol=1e-6)
 
 
+class CountingImages(nn.Module):
+    """A small fixed conv net that counts the images it is shown."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+        self.images = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.images += len(x)
+        return self.net(x)
+
+
+@torch.no_grad()
+def test_selective_tta_gives_the_views_to_the_least_confident_images_only() -> None:
+    x = torch.randn(20, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    model = CountingImages()
+    plain, full = model(x), tta_logits(model, x, 2)
+    unsure = set(plain.softmax(1).amax(1).argsort()[:4].tolist())  # the 0.2 * 20 least confident
+    model.images = 0
+    mixed = tta_logits(model, x, 2, fraction=0.2)
+    assert model.images == 20 + 4 * 5 == tta_views(2, 0.2) * 20
+    for i in range(20):
+        assert torch.allclose(mixed[i], full[i] if i in unsure else plain[i], atol=1e-6), i
+    assert torch.allclose(tta_logits(model, x, 2, fraction=1.0), full, atol=1e-6)
+
+
 def test_alternating_flip_shows_each_image_both_ways_in_consecutive_epochs() -> None:
     x = np.zeros((64, 4, 4, 1), np.uint8)
     x[:, :, 0, 0] = 255  # a bright left column: a flip moves it to the right

@@ -53,6 +53,7 @@ class FitSettings:
     divergence_check_every: int = 1  # steps; more than 1 avoids a device sync a step on GPUs
     eval_every: int = 1  # epochs between evaluations of val and test (the last epoch always)
     tta: int = 0  # test-time augmentation level of every evaluation
+    tta_fraction: float = 1.0  # share of each evaluation batch (least confident first) given the views
     lookahead: Lookahead | None = None
     on_epoch: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
 
@@ -138,10 +139,15 @@ def train_one_epoch(
 
 @torch.inference_mode()
 def evaluate(
-    model: nn.Module, batches: BatchIterator, criterion: nn.Module, compute: Compute, tta: int = 0
+    model: nn.Module,
+    batches: BatchIterator,
+    criterion: nn.Module,
+    compute: Compute,
+    tta: int = 0,
+    tta_fraction: float = 1.0,
 ) -> dict[str, float]:
     """Loss, top-1 and top-5 on a split, in evaluation mode (dropout off, batch-norm running statistics),
-    averaging the logits of `tta`'s views of each image.
+    averaging the logits of `tta`'s views of each image (of the least confident `tta_fraction`).
 
     Always in fp32, even when training uses bf16/fp16 autocast: the figures reported are then exactly
     what `predict` and `viz` reproduce from the saved weights (it cost an early 8-minute fast-90 run 13 s).
@@ -150,7 +156,7 @@ def evaluate(
     model.eval()
     meter = MetricMeter(compute.device)
     for x, y in batches:
-        output = tta_logits(model, x, tta)
+        output = tta_logits(model, x, tta, tta_fraction)
         loss = criterion(output, y)
         meter.update(loss, output.float(), y)
     model.train(was_training)
@@ -210,7 +216,9 @@ def fit(
             for split in ("val", "test") if due else ():
                 split_batches = batches.get(split)
                 if split_batches is not None and len(split_batches.samples):
-                    results[split] = evaluate(model, split_batches, criterion, compute, settings.tta)
+                    results[split] = evaluate(
+                        model, split_batches, criterion, compute, settings.tta, settings.tta_fraction
+                    )
             row: dict[str, Any] = {"epoch": epoch, "lr": lr, "seconds": round(time.perf_counter() - started, 3)}
             for split in SPLITS:
                 for metric in ("loss", "top1", "top5"):

@@ -113,6 +113,7 @@ def train(
         divergence_check_every=1 if compute.device.type == "cpu" else 25,
         eval_every=config.train.eval_every,
         tta=config.train.tta,
+        tta_fraction=config.train.tta_fraction,
         lookahead=lookahead if lookahead.enabled else None,
         on_epoch=list(on_epoch),
     )

@@ -62,7 +62,9 @@ def predict_samples(run: TrainedRun, samples: Samples) -> torch.Tensor:
     batches = BatchIterator(
         samples, run.preprocess, batch_size=run.config.train.eval_batch_size, augment=run.augment, device="cpu"
     )
-    predicted = [tta_logits(run.model, x, run.config.train.tta).argmax(dim=1) for x, _ in batches]
+    predicted = [
+        tta_logits(run.model, x, run.config.train.tta, run.config.train.tta_fraction).argmax(dim=1) for x, _ in batches
+    ]
     return torch.cat(predicted) if predicted else torch.zeros(0, dtype=torch.int64)
 
 
