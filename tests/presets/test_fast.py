@@ -87,6 +87,7 @@ def test_speed_study_turns_off_one_trick_a_variant() -> None:
     base = by_variant["all-tricks"]
     assert base.model.name == "fastnet" and base.train.tta == 1  # from its base preset
     assert by_variant["tta-with-shifts"].train.tta == 2
+    assert by_variant["tta-with-shifts-selective"].train.tta_fraction == 0.4
     assert by_variant["no-tta"].train.tta == 0 and by_variant["no-lookahead"].train.lookahead.decay == 0
     assert by_variant["no-whitening"].model.options()["whiten_init"] is False
     assert base.optim.name == "muon" and by_variant["sgd-not-muon"].optim.name == "sgd"
