@@ -14,6 +14,7 @@ object. With `--seeds`, one run a seed in turn, and the JSON gives each run and 
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import tempfile
@@ -77,7 +78,7 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides (for searching)")
     # key=value words are overrides wherever they stand, so they may follow --seeds' list too
     argv = sys.argv[1:]
-    overrides = [word for word in argv if "=" in word and not word.startswith("-")]
+    overrides = [word for word in argv if re.match(r"[A-Za-z_][\w.]*=", word)]
     args = parser.parse_args([word for word in argv if word not in overrides])
     args.overrides = overrides
     target = args.target / 100 if args.target > 1 else args.target

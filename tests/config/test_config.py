@@ -66,6 +66,8 @@ def test_with_overrides_returns_a_validated_copy() -> None:
         ("train.device=tpu", r"'train.device' = 'tpu' is invalid: must be one of auto, cpu, cuda"),
         ("data=3", r"'data' must be a mapping of its own keys \(source, root"),
         ("data.augment.flip=sometimes", r"'data.augment.flip' = 'sometimes' is invalid"),
+        ("data.augment.contrast=1.5", r"'data.augment.contrast' = 1.5 is invalid: input should be less than 1"),
+        ("train.tta_fraction=0", r"'train.tta_fraction' = 0 is invalid: input should be greater than 0"),
     ],
 )
 def test_errors_name_key_value_and_choices(override: str, expected: str) -> None:
