@@ -25,6 +25,7 @@ from typing import Any
 from _common import finish, machine, require_cifar_jpeg
 from cnnlab.config import RunConfig, load_config
 from cnnlab.data import load
+from cnnlab.errors import UserError
 from cnnlab.presets import preset_path
 from cnnlab.train import RunFolder, train
 
@@ -92,7 +93,10 @@ def main() -> None:
     for out in outs:
         if out and RunFolder(out).has_run():  # found now, not after the runs before it
             parser.error(f"'{out}' already holds a run: choose another --out folder")
-    configs = [load_config(preset_path(name), base + ([] if s is None else [f"train.seed={s}"])) for s in seeds]
+    try:
+        configs = [load_config(preset_path(name), base + ([] if s is None else [f"train.seed={s}"])) for s in seeds]
+    except UserError as err:  # a mistyped override: say which, before any training
+        parser.error(str(err))
     print(f"machine: {machine()}; target {target:.1%} -> preset {name}", flush=True)
     load(str(root))  # decode once (or find the cache): each clock starts with the data loaded
 
