@@ -81,6 +81,8 @@ def main() -> None:
     argv = sys.argv[1:]
     overrides = [word for word in argv if re.match(r"[A-Za-z_][\w.]*=", word)]
     args = parser.parse_args([word for word in argv if word not in overrides])
+    if args.overrides:  # what is left in the positional slot is not key=value
+        parser.error(f"'{args.overrides[0]}' is not key=value: give overrides such as train.epochs=2")
     args.overrides = overrides
     target = args.target / 100 if args.target > 1 else args.target
     root = require_cifar_jpeg(args.data)
