@@ -62,7 +62,7 @@ def test_an_interrupted_run_is_resumed_not_restarted(tmp_path: Path, count_train
     outcome = run_study(spec, tmp_path)
     assert outcome.trained == [str(planned.folder)]
     history = RunFolder(tmp_path / planned.folder).read_metrics()
-    assert [row["epoch"] for row in history] == [1, 2]
+    assert [row["epoch"] for row in history] == [0, 1, 2]  # epoch 0: the initial weights, evaluated once
 
 
 def test_failed_and_diverged_runs_are_recorded_and_the_study_goes_on(tmp_path: Path, count_trainings) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
 import subprocess
@@ -45,7 +46,9 @@ def test_run_folder_holds_the_contract(tmp_path: Path) -> None:
     for name in ("config.yaml", "metrics.jsonl", "summary.json", "model.safetensors", "state.pt", "run.json"):
         assert (folder / name).is_file(), name
     rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
-    assert [row["epoch"] for row in rows] == [1, 2, 3, 4]
+    assert [row["epoch"] for row in rows] == [0, 1, 2, 3, 4]
+    # epoch 0 is the untrained net (seeds/000 Q17 asks for it): ten classes start near ln 10 = 2.30
+    assert abs(rows[0]["train_loss"] - math.log(10)) < 0.1 and abs(rows[0]["test_loss"] - math.log(10)) < 0.1
     expected_keys = {"epoch", "lr", "seconds"} | {
         f"{s}_{m}" for s in ("train", "val", "test") for m in ("loss", "top1", "top5")
     }
@@ -53,8 +56,8 @@ def test_run_folder_holds_the_contract(tmp_path: Path) -> None:
     assert all(0 <= row["test_top1"] <= 1 for row in rows)
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["status"] == "completed" and summary["epochs_run"] == 4
-    assert summary["best_epoch"] == min(rows, key=lambda r: r["val_loss"])["epoch"]
-    best = rows[summary["best_epoch"] - 1]
+    assert summary["best_epoch"] == min(rows[1:], key=lambda r: r["val_loss"])["epoch"]  # never the untrained net
+    best = rows[summary["best_epoch"]]
     assert summary["test_top1"] == best["test_top1"] and summary["val_loss"] == best["val_loss"]
     assert summary["params"] > 0 and summary["images_per_second"] > 0
     assert load_config(folder / "config.yaml") == _config()  # the folder alone reproduces the run
@@ -106,7 +109,8 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path: Path, killed_
         env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
     )
     assert done.returncode == -9, done.stderr
-    assert len(_metrics(run_dir)) == killed_in_epoch - 1  # the epoch in flight is all that is lost
+    # the epoch in flight is all that is lost (epoch 0 is the evaluation of the initial weights)
+    assert [row["epoch"] for row in _metrics(run_dir)] == list(range(killed_in_epoch))
     assert RunFolder(run_dir).read_summary() is None
 
     resumed = train(None, run_dir, resume=True)
@@ -122,12 +126,12 @@ def test_ctrl_c_writes_the_state_marks_interrupted_and_resumes(tmp_path: Path) -
     stopped = train(_config(), tmp_path / "run", on_epoch=[stop_at_epoch(2)])
     assert stopped.status == "interrupted"
     assert RunFolder(tmp_path / "run").read_summary()["status"] == "interrupted"
-    assert len(_metrics(tmp_path / "run")) == 2
+    assert [row["epoch"] for row in _metrics(tmp_path / "run")] == [0, 1, 2]
     resumed = train(None, tmp_path / "run", resume=True)
     train(_config(), tmp_path / "whole")
     assert resumed.status == "completed" and _metrics(tmp_path / "run") == _metrics(tmp_path / "whole")
     again = train(None, tmp_path / "run", resume=True)  # finished: nothing to do
-    assert again.status == "completed" and len(again.history) == 4
+    assert again.status == "completed" and len(again.history) == 5  # epochs 0 (the initial weights) to 4
 
 
 def test_divergence_ends_the_run_with_epoch_step_and_rate(tmp_path: Path) -> None:
@@ -176,3 +180,11 @@ def test_tensorboard_logs_each_epoch(tmp_path: Path) -> None:
     pytest.importorskip("tensorboard")
     train(_config("train.tensorboard=true", "train.epochs=2"), tmp_path / "run")
     assert list((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_epoch_zero_can_be_turned_off_and_never_changes_training(tmp_path: Path) -> None:
+    with_zero = train(_config(), tmp_path / "with")
+    without = train(_config("train.epoch_zero=false"), tmp_path / "without")
+    assert [row["epoch"] for row in without.history] == [1, 2, 3, 4]
+    assert without_seconds(with_zero.history[1:]) == without_seconds(without.history)  # evaluation draws nothing
+    assert with_zero.summary["epochs_run"] == without.summary["epochs_run"] == 4

@@ -115,7 +115,7 @@ TINY = ["data.source=digits", "model.widths=[8,8,8]", "model.hidden=16", "train.
 def test_eval_every_skips_evaluations_but_never_the_last(tmp_path: Path) -> None:
     result = train(load_config(None, [*TINY, "train.eval_every=3"]), tmp_path / "run")
     evaluated = [row["epoch"] for row in result.history if row["val_loss"] is not None]
-    assert evaluated == [3, 4] and result.history[0]["train_loss"] is not None
+    assert evaluated == [0, 3, 4] and result.history[1]["train_loss"] is not None  # 0: the initial weights
     assert result.best_epoch in (3, 4)
 
 

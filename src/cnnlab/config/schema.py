@@ -133,6 +133,9 @@ class TrainConfig(Section):
     tensorboard: bool = False
     progress: bool | Literal["auto"] = "auto"
     eval_every: int = Field(1, gt=0, description="evaluate val/test every N epochs (and always after the last)")
+    epoch_zero: bool = Field(
+        True, description="evaluate the initial weights on every split first, as epoch 0 (the loss before training)"
+    )
     tta: Literal[0, 1, 2] = Field(0, description="test-time augmentation: 0 none, 1 mirror, 2 mirror + 1-pixel shifts")
     tta_fraction: float = Field(
         1.0, gt=0, le=1, description="share of each evaluation batch, least confident first, given the TTA views"

@@ -8,6 +8,7 @@ the device, and shuffled within the chunk. `auto` chooses, and says so.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from collections.abc import Iterator
@@ -129,6 +130,13 @@ class BatchIterator:
                 store = torch.empty((n, *part.shape[1:]), dtype=part.dtype, device=part.device)
             store[start : start + len(part)] = part
         return store
+
+    def for_evaluation(self) -> BatchIterator:
+        """The same split and stored tensors, in order and without training augmentation (a centre crop if the
+        training crops): how evaluation sees the training images, without a second copy of them."""
+        view = copy.copy(self)
+        view.train, view.shuffle, view.drop_last, view._flip_half = False, False, False, None
+        return view
 
     def set_epoch(self, epoch: int) -> None:
         """Make the next pass draw its order and augmentation from (seed, epoch), so a resumed run matches."""

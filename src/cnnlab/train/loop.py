@@ -52,6 +52,7 @@ class FitSettings:
     progress: bool = False
     divergence_check_every: int = 1  # steps; more than 1 avoids a device sync a step on GPUs
     eval_every: int = 1  # epochs between evaluations of val and test (the last epoch always)
+    epoch_zero: bool = False  # evaluate the initial weights on every split first, as epoch 0
     tta: int = 0  # test-time augmentation level of every evaluation
     tta_fraction: float = 1.0  # share of each evaluation batch (least confident first) given the views
     lookahead: Lookahead | None = None
@@ -189,7 +190,7 @@ def fit(
     if settings.early_stop and not has_val:
         log.warning("early stopping needs a validation split (data.val_fraction > 0): it is off for this run")
     state = dict(state or {})
-    history = folder.read_metrics()[: state.get("epoch", 0)] if state else []
+    history = [row for row in folder.read_metrics() if row["epoch"] <= state["epoch"]] if state else []
     best_epoch: int | None = state.get("best_epoch")
     best_loss: float = state.get("best_val_loss", math.inf)
     bad_epochs: int = state.get("bad_epochs", 0)
@@ -198,6 +199,10 @@ def fit(
     status, message = "completed", None
     first = state.get("epoch", 0) + 1
     try:
+        if first == 1 and settings.epoch_zero:
+            history.append(_epoch_zero(model, batches, optimizer, criterion, compute, settings))
+            folder.write_metrics(history)
+            log.info("%s", _epoch_line(history[0], settings.epochs))
         for epoch in range(first, settings.epochs + 1):
             started = time.perf_counter()
             seed_epoch(settings.seed, epoch)
@@ -219,10 +224,7 @@ def fit(
                     results[split] = evaluate(
                         model, split_batches, criterion, compute, settings.tta, settings.tta_fraction
                     )
-            row: dict[str, Any] = {"epoch": epoch, "lr": lr, "seconds": round(time.perf_counter() - started, 3)}
-            for split in SPLITS:
-                for metric in ("loss", "top1", "top5"):
-                    row[f"{split}_{metric}"] = results[split][metric] if split in results else None
+            row = _metrics_row(epoch, lr, started, results)
             history.append(row)
             if due:
                 val_loss = results["val"]["loss"] if has_val else -float(epoch)  # without val: the last epoch
@@ -260,11 +262,43 @@ def fit(
         log.error("%s", message)
     except KeyboardInterrupt:
         status = "interrupted"
-        message = f"interrupted during epoch {len(history) + 1}; resume to continue from epoch {len(history) + 1}"
+        stopped = (history[-1]["epoch"] if history else 0) + 1
+        message = f"interrupted during epoch {stopped}; resume to continue from epoch {stopped}"
         log.warning("%s", message)
     summary = _summary(status, message, history, best_epoch, module, train_seconds, train_images, compute)
     folder.write_summary(summary)
     return RunResult(folder, status, summary, history)
+
+
+def _epoch_zero(
+    model: nn.Module,
+    batches: dict[str, BatchIterator | None],
+    optimizer: torch.optim.Optimizer,
+    criterion: nn.Module,
+    compute: Compute,
+    settings: FitSettings,
+) -> dict[str, Any]:
+    """The initial weights evaluated on every split: the metrics row of epoch 0.
+
+    The training images are seen as evaluation sees them (no augmentation, dropout off, batch norm on its
+    initial running statistics), so epoch 0 shows the untrained net's loss: about ln(classes), 2.30 for 10.
+    """
+    started = time.perf_counter()
+    results = {}
+    for split, split_batches in batches.items():
+        if split_batches is not None and len(split_batches.samples):
+            view = split_batches.for_evaluation() if split == "train" else split_batches
+            results[split] = evaluate(model, view, criterion, compute, settings.tta, settings.tta_fraction)
+    return _metrics_row(0, current_lr(optimizer), started, results)
+
+
+def _metrics_row(epoch: int, lr: float, started: float, results: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """One line of metrics.jsonl: the epoch, its learning rate and seconds, and each split's figures (or None)."""
+    row: dict[str, Any] = {"epoch": epoch, "lr": lr, "seconds": round(time.perf_counter() - started, 3)}
+    for split in SPLITS:
+        for metric in ("loss", "top1", "top5"):
+            row[f"{split}_{metric}"] = results[split][metric] if split in results else None
+    return row
 
 
 def _summary(
@@ -281,7 +315,7 @@ def _summary(
     summary: dict[str, Any] = {
         "status": status,
         "best_epoch": best_epoch,
-        "epochs_run": len(history),
+        "epochs_run": sum(1 for row in history if row["epoch"] > 0),
         "params": sum(p.numel() for p in module.parameters()),
         "seconds": round(sum(row["seconds"] for row in history), 3),
         "train_seconds": round(train_seconds, 3),
@@ -297,13 +331,14 @@ def _summary(
     return summary
 
 
-def _epoch_line(row: dict[str, Any], epochs: int, train: dict[str, float]) -> str:
-    parts = [f"epoch {row['epoch']}/{epochs}"]
+def _epoch_line(row: dict[str, Any], epochs: int, train: dict[str, float] | None = None) -> str:
+    parts = [f"epoch {row['epoch']}/{epochs}" + (" (initial weights)" if row["epoch"] == 0 else "")]
     for split in SPLITS:
         if row[f"{split}_loss"] is not None:
             parts.append(f"{split} loss {row[f'{split}_loss']:.4f} top1 {row[f'{split}_top1']:.2%}")
     parts.append(f"lr {row['lr']:.3g}")
-    parts.append(f"{row['seconds']:.1f} s ({train['images'] / train['seconds']:,.0f} img/s)")
+    rate = f" ({train['images'] / train['seconds']:,.0f} img/s)" if train else ""
+    parts.append(f"{row['seconds']:.1f} s{rate}")
     return "  ".join(parts)
 
 

@@ -112,6 +112,7 @@ def train(
         progress=_show_progress(config, progress),
         divergence_check_every=1 if compute.device.type == "cpu" else 25,
         eval_every=config.train.eval_every,
+        epoch_zero=config.train.epoch_zero,
         tta=config.train.tta,
         tta_fraction=config.train.tta_fraction,
         lookahead=lookahead if lookahead.enabled else None,
