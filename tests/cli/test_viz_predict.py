@@ -66,7 +66,7 @@ def test_viz_out_writes_where_asked(corner_run: Path, tmp_path: Path, capsys) ->
             "the conv layers are: features.conv1, features.conv2, features.conv3",
         ),
         (["gradcam", "--image", "IMAGE", "--class", "top"], "no class 'top' in this run"),
-        (["activations", "--image", "IMAGE", "--layer", "classifier.fc22"], "did you mean 'classifier.fc2'?"),
+        (["activations", "--image", "IMAGE", "--layer", "classifier.fc55"], "did you mean 'classifier.fc5'?"),
         (["activations", "--image", "missing.png"], "image 'missing.png' does not exist"),
     ],
 )

@@ -44,10 +44,10 @@ def test_tme2_totals_explain_the_course_reports() -> None:
 
 def test_tme2_rows_by_hand() -> None:
     r = rows(summarize(build("tme2"), (3, 32, 32)))
-    conv1, fc1 = r["features.conv1"], r["classifier.fc1"]
+    conv1, fc4 = r["features.conv1"], r["classifier.fc4"]
     assert (conv1.output_shape, conv1.weights, conv1.biases) == ((32, 32, 32), 5 * 5 * 3 * 32, 32)
     assert conv1.macs == 32 * 32 * 32 * 3 * 5 * 5
-    assert (fc1.output_shape, fc1.weights, fc1.biases, fc1.macs) == ((1000,), 1_024_000, 1000, 1_024_000)
+    assert (fc4.output_shape, fc4.weights, fc4.biases, fc4.macs) == ((1000,), 1_024_000, 1000, 1_024_000)
     assert r["features.pool3"].output_shape == (64, 4, 4) and r["classifier.flatten"].output_shape == (1024,)
 
 
@@ -66,8 +66,8 @@ def test_receptive_fields_follow_r_plus_k_minus_1_times_j() -> None:
         row = r[f"features.{layer}"]
         assert row.receptive_field == (rf, rf) and row.jump == (jump, jump), layer
     assert r["features.relu2"].receptive_field == (14, 14)  # activations change nothing
-    fc1 = r["classifier.fc1"]
-    assert fc1.whole_input and fc1.receptive_field == (32, 32) and fc1.jump is None
+    fc4 = r["classifier.fc4"]
+    assert fc4.whole_input and fc4.receptive_field == (32, 32) and fc4.jump is None
 
 
 def test_valid_convolutions_and_stride_one_pools() -> None:
@@ -77,9 +77,10 @@ def test_valid_convolutions_and_stride_one_pools() -> None:
     assert r["features.conv2"].receptive_field == (10, 10) and r["features.conv3"].receptive_field == (20, 20)
     assert r["features.pool3"].receptive_field == (24, 24) and r["features.pool3"].jump == (8, 8)
     with torch.device("meta"):
-        v = rows(summarize(build("vgg-truncated"), (3, 32, 32)))
-    # after pool1 (6, jump 2) a stride-1 pool of 2 adds (2 - 1) * 2
-    assert v["features.pool2"].receptive_field == (16, 16) and v["features.pool2"].jump == (2, 2)
+        v = rows(summarize(build("vgg16-cifar"), (3, 32, 32)))
+    # conv3: 3/1, conv3: 5/1, pool2 s2: 6/2, conv3: 10/2, conv3: 14/2; then a stride-1 pool of 2 adds (2 - 1) * 2
+    assert v["features.pool2"].receptive_field == (6, 6) and v["features.pool2"].jump == (2, 2)
+    assert v["features.pool4"].receptive_field == (16, 16) and v["features.pool4"].jump == (2, 2)
 
 
 def test_tdt4265_has_390410() -> None:
@@ -143,7 +144,7 @@ def test_fully_convolutional_shows_the_score_map() -> None:
     summary = summarize_registered("tme2", fully_conv=(64, 64))
     assert summary.output_shape == (10, 5, 5) and summary.input_shape == (3, 64, 64)
     assert "5x5 map of 10 class scores" in summary.notes[0]
-    assert rows(summary)["classifier.fc1"].type == "Conv2d"
+    assert rows(summary)["classifier.fc4"].type == "Conv2d"
 
 
 def test_an_unfollowable_layer_says_so_instead_of_guessing() -> None:

@@ -14,6 +14,7 @@ LIGHT = {
     "vgg16-cifar": {"hidden": (64, 64)},
     "vgg-truncated": {"hidden": (64, 64)},
     "resnet18": {"pretrained": False, "resize": 64},
+    "layers": {"layers": [{"conv": 8, "kernel": 3, "padding": 1}, "relu", "maxpool", {"fc": "classes"}]},
 }
 MODELS = [entry.name for entry in available_models()]
 
@@ -47,6 +48,7 @@ def test_the_registry_holds_every_documented_architecture() -> None:
         "resnet18",
         "fastnet",
         "mlp",
+        "layers",
     }
     assert documented <= set(MODELS)
     assert all(entry.description and entry.description != entry.name for entry in available_models())
@@ -69,7 +71,7 @@ def test_a_wrong_option_value_names_the_option() -> None:
 
 @pytest.mark.parametrize(
     ("name", "size", "layer"),
-    [("eq2425", 16, "conv3"), ("tme2", 4, "pool3"), ("tdt4265", 4, "pool3"), ("vgg16-cifar", 4, "pool3")],
+    [("eq2425", 16, "conv3"), ("tme2", 4, "pool3"), ("tdt4265", 4, "pool3"), ("vgg16-cifar", 4, "pool6")],
 )
 def test_too_small_an_input_names_the_layer(name: str, size: int, layer: str) -> None:
     with torch.device("meta"), pytest.raises(UserError, match=rf"too small.*layer '{layer}'"):
@@ -80,13 +82,12 @@ def test_variants_share_a_builder_with_their_own_defaults() -> None:
     from cnnlab.models import get_entry
     from cnnlab.models.registry import register_variant
 
-    net1 = get_entry("tdt4265-net1")
-    assert net1.options["kernel"].default == 3 and net1.options["batch_norm"].default is True
-    assert get_entry("tdt4265").options["kernel"].default == 5  # the base keeps its own defaults
-    built = build("tdt4265-net1", 3, 10, 32)
-    assert built.features.conv1_1.kernel_size == (3, 3)
-    overridden = build("tdt4265-net1", 3, 10, 32, kernel=5)  # an option given at build time wins
-    assert overridden.features.conv1_1.kernel_size == (5, 5)
-    assert "table 2" in net1.doc
+    improved = get_entry("tdt4265-improved")
+    assert improved.options["fc_dropout"].default == 0.0
+    assert get_entry("tdt4265-net1").options["fc_dropout"].default == 0.05  # the base keeps its own defaults
+    assert not any(isinstance(m, torch.nn.Dropout) for m in build("tdt4265-improved", 3, 10, 32).classifier)
+    overridden = build("tdt4265-improved", 3, 10, 32, fc_dropout=0.2)  # an option given at build time wins
+    assert [m.p for m in overridden.classifier if isinstance(m, torch.nn.Dropout)] == [0.2] * 4
+    assert "Table 7" in improved.doc
     with pytest.raises(ValueError, match="unknown options: kernal"):
         register_variant("bad-variant", of="tdt4265", doc="x", kernal=3)

@@ -23,8 +23,8 @@ EXPECTED_SHAPES = {
     "features.conv3": (16, 2, 2),
     "features.pool3": (16, 1, 1),
     "features": (16, 1, 1),
-    "classifier.fc1": (32,),
-    "classifier.fc2": (10,),
+    "classifier.fc4": (32,),
+    "classifier.fc5": (10,),
 }
 
 
@@ -34,7 +34,7 @@ def test_every_layer_has_the_shape_its_arithmetic_gives(digits_run: Path, tmp_pa
     outputs = layer_outputs(run.model, x, list(EXPECTED_SHAPES))
     assert {name: tuple(out.shape[1:]) for name, out in outputs.items()} == EXPECTED_SHAPES
     with torch.inference_mode():
-        assert torch.allclose(outputs["classifier.fc2"], run.model(x))  # the hooks change nothing
+        assert torch.allclose(outputs["classifier.fc5"], run.model(x))  # the hooks change nothing
 
 
 def test_conv_maps_are_the_convolution_before_the_in_place_relu(digits_run: Path, tmp_path: Path) -> None:
@@ -53,12 +53,12 @@ def test_an_unknown_layer_lists_every_named_layer(digits_run: Path, tmp_path: Pa
     x = load_image(run, digit_png(tmp_path / "three.png")).x
     with pytest.raises(UserError, match="did you mean 'features.pool2'") as err:
         activation_maps(run.model, x, "features.pool22")
-    assert "features.relu1" in str(err.value) and "classifier.fc2" in str(err.value)
+    assert "features.relu1" in str(err.value) and "classifier.fc5" in str(err.value)
 
 
-@pytest.mark.parametrize(("layer", "name"), [(None, "activations-three.png"), ("classifier.fc2", None)])
+@pytest.mark.parametrize(("layer", "name"), [(None, "activations-three.png"), ("classifier.fc5", None)])
 def test_activations_figure_writes_maps_or_a_bar_chart(digits_run: Path, tmp_path: Path, layer, name) -> None:
     image = digit_png(tmp_path / "three.png", scale=3)  # 24x24: resized to 8x8 like the training images
-    out = activations_figure(digits_run, image, layer, None if name else tmp_path / "fc2.png")
-    assert out == (digits_run / "figures" / name if name else tmp_path / "fc2.png")
+    out = activations_figure(digits_run, image, layer, None if name else tmp_path / "fc5.png")
+    assert out == (digits_run / "figures" / name if name else tmp_path / "fc5.png")
     assert is_png(out)

@@ -7,7 +7,7 @@ import json
 import typing
 from typing import Any
 
-from cnnlab.models import ModelEntry, available_models, get_entry
+from cnnlab.models import ModelEntry, available_models, format_table, get_entry, table_of
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
@@ -44,12 +44,16 @@ def describe(entry: ModelEntry) -> dict[str, Any]:
 
 
 def format_entry(entry: ModelEntry, full_doc: bool) -> str:
-    """The model's description (its whole docstring when `full_doc`), then an option a line."""
+    """The model's description (its whole docstring when `full_doc`), an option a line, and for a net written
+    as a layer table (when `full_doc`), that table at its defaults: what `model.name=layers` takes to start from."""
     doc = (entry.doc or entry.description) if full_doc else entry.description
     lines = [f"{entry.name}: {_dedent(doc)}", "options (model.<option>=value):"]
     rows = [(name, type_name(entry.hints.get(name)), repr(jsonable(p.default))) for name, p in entry.options.items()]
     widths = [max((len(r[i]) for r in rows), default=0) for i in range(2)]
     lines += [f"  {n.ljust(widths[0])}  {t.ljust(widths[1])}  default {d}" for n, t, d in rows]
+    if full_doc and entry.table is not None and entry.name != "layers":
+        lines += ["layer table at the defaults (model.name=layers with model.layers=<this list> builds the same net):"]
+        lines += [f"  {line}" for line in format_table(table_of(entry.name)).splitlines()]
     return "\n".join(lines)
 
 

@@ -1,10 +1,10 @@
-"""Building blocks shared by the architectures: activations, conv stages, shape inference."""
+"""Building blocks shared by the architectures: activations, shape inference, init schemes, the classifier shape."""
 
 from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Literal
 
 import torch
@@ -30,15 +30,6 @@ def make_activation(name: str, slope: float = 0.01) -> nn.Module:
     if name == "gelu":
         return nn.GELU()
     raise ValueError(f"unknown activation {name!r}")
-
-
-def make_pool(kind: str, size: int = 2, stride: int | None = None) -> nn.Module | None:
-    """A pooling layer of `kind` (max, avg), or None for none."""
-    if kind == "max":
-        return nn.MaxPool2d(size, stride)
-    if kind == "avg":
-        return nn.AvgPool2d(size, stride)
-    return None
 
 
 def trace_shapes(layers: Iterable[tuple[str, nn.Module]], input_shape: tuple[int, ...]) -> list[tuple[str, tuple]]:
@@ -83,78 +74,6 @@ def output_features(layers: nn.Sequential, input_shape: tuple[int, ...]) -> int:
 def sequential(*named: tuple[str, nn.Module | None]) -> nn.Sequential:
     """nn.Sequential of the named layers that are not None (options may leave a layer out)."""
     return nn.Sequential(OrderedDict((name, layer) for name, layer in named if layer is not None))
-
-
-def conv_stage(
-    index: int,
-    in_channels: int,
-    widths: Sequence[int],
-    *,
-    kernel: int = 3,
-    padding: int = 1,
-    activation: str = "relu",
-    slope: float = 0.01,
-    batch_norm: bool = False,
-    pool: str = "max",
-    pool_stride: int | None = None,
-    dropout: float = 0.0,
-    dropout2d: bool = True,
-    activate_last: bool = True,
-) -> list[tuple[str, nn.Module | None]]:
-    """Stage `index`: a conv per width (each conv, [BN], activation), then [pool 2], then [dropout].
-
-    Layers are named conv{i}, bn{i}, relu{i}, pool{i}, dropout{i}; conv{i}_{j} ... when the stage has several
-    convolutions. `activate_last=False` leaves out the activation after the stage's last conv.
-    """
-    layers: list[tuple[str, nn.Module | None]] = []
-    channels = in_channels
-    for j, width in enumerate(widths, start=1):
-        tag = f"{index}" if len(widths) == 1 else f"{index}_{j}"
-        activate = activate_last or j < len(widths)
-        layers += [
-            (f"conv{tag}", nn.Conv2d(channels, width, kernel, padding=padding)),
-            (f"bn{tag}", nn.BatchNorm2d(width) if batch_norm else None),
-            (f"{activation}{tag}", make_activation(activation, slope) if activate else None),
-        ]
-        channels = width
-    layers.append((f"pool{index}", make_pool(pool, 2, pool_stride)))
-    if dropout:
-        layers.append((f"dropout{index}", nn.Dropout2d(dropout) if dropout2d else nn.Dropout(dropout)))
-    return layers
-
-
-def fc_head(
-    in_features: int,
-    hidden: Sequence[int],
-    num_classes: int,
-    *,
-    activation: str = "relu",
-    slope: float = 0.01,
-    batch_norm: bool = False,
-    dropout: float = 0.0,
-    input_dropout: float = 0.0,
-    first_activation: int = 1,
-) -> nn.Sequential:
-    """flatten, then fc1 ... fcN: each hidden one followed by [BN] and the activation, the last one to the classes.
-
-    `dropout` goes before every fc after the first (dropout2 before fc2 ...), `input_dropout` before fc1;
-    activations are numbered from `first_activation` so they continue the conv stages' numbering.
-    """
-    layers: list[tuple[str, nn.Module | None]] = [("flatten", nn.Flatten())]
-    features = in_features
-    for k, width in enumerate([*hidden, num_classes], start=1):
-        rate = input_dropout if k == 1 else dropout
-        layers += [
-            (f"dropout{k}", nn.Dropout(rate) if rate else None),
-            (f"fc{k}", nn.Linear(features, width)),
-        ]
-        if k <= len(hidden):
-            layers += [
-                (f"bn_fc{k}", nn.BatchNorm1d(width) if batch_norm else None),
-                (f"{activation}{first_activation + k - 1}", make_activation(activation, slope)),
-            ]
-        features = width
-    return sequential(*layers)
 
 
 class Scale(nn.Module):

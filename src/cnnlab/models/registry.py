@@ -20,13 +20,16 @@ from torch import nn
 
 from cnnlab.errors import UserError, did_you_mean
 
+from .blocks import Init
+from .table import Row, build_table
+
 Builder = Callable[..., nn.Module]
 SpatialSize = tuple[int, int] | None
 
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """A registered model: its builder, one-line description and options."""
+    """A registered model: its builder, one-line description and options; a table net also has its rows."""
 
     name: str
     builder: Builder
@@ -34,6 +37,7 @@ class ModelEntry:
     options: dict[str, inspect.Parameter]
     hints: dict[str, Any]
     doc: str = ""
+    table: Callable[..., list[Row]] | None = None  # options -> the net's layer table (see models/table.py)
 
     def defaults(self) -> dict[str, Any]:
         """Each option's default value."""
@@ -47,20 +51,58 @@ def register(name: str, description: str | None = None) -> Callable[[Builder], B
     """Register `builder` under `name`; its docstring's first line describes it unless `description` does."""
 
     def decorator(builder: Builder) -> Builder:
-        if name in _REGISTRY:
-            raise ValueError(f"model '{name}' is registered twice")
-        signature = inspect.signature(builder)
-        options = {n: p for n, p in signature.parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
-        doc = inspect.cleandoc(builder.__doc__ or "")
-        _REGISTRY[name] = ModelEntry(
-            name=name,
-            builder=builder,
-            description=description or (doc.splitlines()[0] if doc else name),
-            options=options,
-            hints=typing.get_type_hints(builder),
-            doc=doc,
-        )
+        _add(name, builder, inspect.signature(builder), inspect.cleandoc(builder.__doc__ or ""), description)
         return builder
+
+    return decorator
+
+
+def _add(
+    name: str,
+    builder: Builder,
+    signature: inspect.Signature,
+    doc: str,
+    description: str | None = None,
+    extra: inspect.Parameter | None = None,
+    table: Callable[..., list[Row]] | None = None,
+) -> None:
+    """Enter a model whose options are `signature`'s keyword-only parameters (and `extra`)."""
+    if name in _REGISTRY:
+        raise ValueError(f"model '{name}' is registered twice")
+    options = {n: p for n, p in signature.parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    hints = typing.get_type_hints(table or builder)
+    if extra is not None:
+        options[extra.name] = extra
+        hints[extra.name] = extra.annotation
+    _REGISTRY[name] = ModelEntry(
+        name=name,
+        builder=builder,
+        description=description or (doc.splitlines()[0] if doc else name),
+        options=options,
+        hints=hints,
+        doc=doc,
+        table=table,
+    )
+
+
+def register_table(
+    name: str, where: str | None = None
+) -> Callable[[Callable[..., list[Row]]], Callable[..., list[Row]]]:
+    """Register the net whose layer table the decorated function writes: `rows(*, option=default, ...)`.
+
+    The function's keyword-only parameters are the net's options, as for `register`; every table net also
+    takes `init` (the weight initialisation of its convs and fcs). Shapes are inferred by `build_table`;
+    its messages name a row as `where[i]` (default: the net's name).
+    """
+
+    def decorator(rows: Callable[..., list[Row]]) -> Callable[..., list[Row]]:
+        def builder(in_channels: int, num_classes: int, input_size: SpatialSize, *, init: str = "default", **options):
+            table = rows(**options)
+            return build_table(table, in_channels, num_classes, input_size, init=init, where=where or f"{name} row")
+
+        init = inspect.Parameter("init", inspect.Parameter.KEYWORD_ONLY, default="default", annotation=Init)
+        _add(name, builder, inspect.signature(rows), inspect.cleandoc(rows.__doc__ or ""), extra=init, table=rows)
+        return rows
 
     return decorator
 
@@ -85,7 +127,20 @@ def register_variant(name: str, of: str, doc: str, **defaults: Any) -> None:
         options={k: p.replace(default=defaults[k]) if k in defaults else p for k, p in base.options.items()},
         hints=base.hints,
         doc=doc,
+        table=functools.partial(base.table, **{k: v for k, v in defaults.items() if k != "init"})
+        if base.table
+        else None,
     )
+
+
+def table_of(name: str, options: dict[str, Any] | None = None) -> list[Row] | None:
+    """The layer table of table net `name` with `options` (checked), or None for a net built otherwise."""
+    entry = get_entry(name)
+    if entry.table is None:
+        return None
+    checked = check_options(name, dict(options or {}))
+    checked.pop("init", None)
+    return entry.table(**checked)
 
 
 def available_models() -> list[ModelEntry]:

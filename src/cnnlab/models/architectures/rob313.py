@@ -1,30 +1,19 @@
-"""rob313: the ROB313 course CNN, two 3x3 conv stages with batch norm and dropout between them."""
+"""rob313: the ROB313 TP4 small CNN, two 3x3 conv stages with batch norm and dropout between them.
+
+The layer table of the ROB313 TP4 report's listing (`MyConvolutionalNetwork`): conv1 3x3 16 pad 1, ReLU, maxpool,
+batch norm, conv2 3x3 16 pad 1, ReLU, dropout 0.35, maxpool, fc 64, fc 10 (69,050 parameters).
+"""
 
 from __future__ import annotations
 
-from torch import nn
-
-from ..blocks import (
-    Activation,
-    ConvClassifier,
-    Init,
-    Pool,
-    fc_head,
-    init_weights,
-    input_shape,
-    make_activation,
-    make_pool,
-    output_features,
-    sequential,
-)
-from ..registry import SpatialSize, register
+from ..blocks import Activation, Pool
+from ..registry import register_table
+from ..table import Row
+from .rows import activation_row, pool_row
 
 
-@register("rob313")
+@register_table("rob313")
 def rob313(
-    in_channels: int,
-    num_classes: int,
-    input_size: SpatialSize,
     *,
     widths: tuple[int, int] = (16, 16),
     hidden: int = 64,
@@ -35,25 +24,20 @@ def rob313(
     dropout2d: bool = False,
     dropout: float = 0.0,
     pool: Pool = "max",
-    init: Init = "default",
-) -> nn.Module:
-    """ROB313 course CNN: conv3x3 16, ReLU, pool, BN, conv3x3 16, ReLU, dropout 0.35, pool, fc 64, fc classes.
+) -> list[Row]:
+    """ROB313 TP4 CNN: conv3x3 16, ReLU, pool, BN, conv3x3 16, ReLU, dropout 0.35, pool, fc 64, fc classes.
 
-    The report's order is kept: the batch norm sits after the first pooling and the dropout (element-wise,
-    `dropout2d=true` drops whole channels) before the second. `dropout` adds one before the last fc.
+    The listing's order is kept (the ROB313 TP4 report): the batch norm sits after the first pooling, the dropout
+    (element-wise; `dropout2d=true` drops whole channels) before the second pooling. The report's
+    comparisons are options: without the dropout (`conv_dropout=0`), without pooling (`pool=none`: both
+    poolings, so fc1 reads 16x32x32), without batch norm (`batch_norm=false`). `dropout` adds one before fc2.
     """
-    features = sequential(
-        ("conv1", nn.Conv2d(in_channels, widths[0], 3, padding=1)),
-        (f"{activation}1", make_activation(activation, slope)),
-        ("pool1", make_pool(pool)),
-        ("bn1", nn.BatchNorm2d(widths[0]) if batch_norm else None),
-        ("conv2", nn.Conv2d(widths[0], widths[1], 3, padding=1)),
-        (f"{activation}2", make_activation(activation, slope)),
-        ("dropout2", (nn.Dropout2d if dropout2d else nn.Dropout)(conv_dropout) if conv_dropout else None),
-        ("pool2", make_pool(pool)),
-    )
-    flat = output_features(features, input_shape(in_channels, input_size))
-    classifier = fc_head(
-        flat, [hidden], num_classes, activation=activation, slope=slope, dropout=dropout, first_activation=3
-    )
-    return init_weights(ConvClassifier(features, classifier), init)
+    rows: list[Row] = [{"conv": widths[0], "kernel": 3, "padding": 1}, activation_row(activation, slope)]
+    rows += pool_row(pool)
+    rows += ["batchnorm"] if batch_norm else []
+    rows += [{"conv": widths[1], "kernel": 3, "padding": 1}, activation_row(activation, slope)]
+    rows += [{"dropout2d" if dropout2d else "dropout": conv_dropout}] if conv_dropout else []
+    rows += pool_row(pool)
+    rows += ["flatten", {"fc": hidden}, activation_row(activation, slope)]
+    rows += [{"dropout": dropout}] if dropout else []
+    return [*rows, {"fc": "classes"}]

@@ -1,29 +1,20 @@
-"""tme2: the TME2 course CNN, three 5x5 conv stages and two fully connected layers."""
+"""tme2: the RDFIA course CNN (TME 2 and homework 1-cd), three 5x5 conv stages and two fully connected layers.
+
+The layer table of the RDFIA homework 1-cd report's Q10 (and of the RDFIA TME 2 report's section 2.2, Q10):
+conv1 32 / pool1 / conv2 64 / pool2 / conv3 64 / pool3 / fc4 1000 / fc5 10, each conv 5x5 with padding 2 and a
+ReLU, each pooling 2x2 with stride 2.
+"""
 
 from __future__ import annotations
 
-from torch import nn
-
-from ..blocks import (
-    Activation,
-    ConvClassifier,
-    Init,
-    Pool,
-    init_weights,
-    input_shape,
-    make_activation,
-    make_pool,
-    output_features,
-    sequential,
-)
-from ..registry import SpatialSize, register
+from ..blocks import Activation, Pool
+from ..registry import register_table
+from ..table import Row
+from .rows import activation_row, pool_row
 
 
-@register("tme2")
+@register_table("tme2")
 def tme2(
-    in_channels: int,
-    num_classes: int,
-    input_size: SpatialSize,
     *,
     widths: tuple[int, int, int] = (32, 64, 64),
     hidden: int = 1000,
@@ -33,34 +24,23 @@ def tme2(
     conv_dropout: float = 0.0,
     dropout: float = 0.0,
     pool: Pool = "max",
-    init: Init = "default",
     conv_bias: bool = True,
     fc_bias: bool = True,
-) -> nn.Module:
-    """TME2 course CNN: 3 x (conv5x5 pad2, ReLU, maxpool2) of 32/64/64, fc 1000, fc classes (1,191,170 params).
+) -> list[Row]:
+    """RDFIA TME2 CNN: 3 x (conv5x5 pad2, ReLU, maxpool2) of 32/64/64, fc4 1000, fc5 classes (1,191,170 params).
 
-    Options: batch norm after each conv, dropout before the last fully connected layer, 2-D dropout
-    after each stage (`conv_dropout`), widths,
-    activation, pooling, init; `conv_bias` / `fc_bias` reproduce the course reports' counts that
-    left those biases out.
+    The RDFIA homework 1-cd report's own count (Q11) is 1,191,010: its table (Q10) lists the convs' weights
+    without their biases (`conv_bias=false` gives it); the RDFIA TME 2 report's (Q11) sums 1,190,160, the fc
+    biases left out (`fc_bias=false`). Options for the course's improvements: batch norm after each conv,
+    before its ReLU (homework Q34), dropout between fc4 and fc5 (homework Q29), 2-D dropout after each stage
+    (`conv_dropout`), and the activation, pooling and widths.
     """
-    layers: list[tuple[str, nn.Module | None]] = []
-    channels = in_channels
-    for i, width in enumerate(widths, start=1):
-        layers += [
-            (f"conv{i}", nn.Conv2d(channels, width, 5, padding=2, bias=conv_bias)),
-            (f"bn{i}", nn.BatchNorm2d(width) if batch_norm else None),
-            (f"{activation}{i}", make_activation(activation, slope)),
-            (f"pool{i}", make_pool(pool)),
-            (f"dropout{i}", nn.Dropout2d(conv_dropout) if conv_dropout else None),
-        ]
-        channels = width
-    features = sequential(*layers)
-    classifier = sequential(
-        ("flatten", nn.Flatten()),
-        ("fc1", nn.Linear(output_features(features, input_shape(in_channels, input_size)), hidden, bias=fc_bias)),
-        (f"{activation}{len(widths) + 1}", make_activation(activation, slope)),
-        ("dropout", nn.Dropout(dropout) if dropout else None),
-        ("fc2", nn.Linear(hidden, num_classes, bias=fc_bias)),
-    )
-    return init_weights(ConvClassifier(features, classifier), init)
+    rows: list[Row] = []
+    for width in widths:
+        rows += [{"conv": width, "kernel": 5, "padding": 2, "bias": conv_bias}]
+        rows += ["batchnorm"] if batch_norm else []
+        rows += [activation_row(activation, slope), *pool_row(pool)]
+        rows += [{"dropout2d": conv_dropout}] if conv_dropout else []
+    rows += ["flatten", {"fc": hidden, "bias": fc_bias}, activation_row(activation, slope)]
+    rows += [{"dropout": dropout}] if dropout else []
+    return [*rows, {"fc": "classes", "bias": fc_bias}]

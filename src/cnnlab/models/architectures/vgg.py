@@ -1,88 +1,67 @@
-"""vgg16-cifar and vgg-truncated: VGG16's convolution blocks for 32x32 images, as a course report used them."""
+"""vgg16-cifar and vgg-truncated: VGG16's convolution blocks for 32x32 images, as the ROB313 TP4 report used them."""
 
 from __future__ import annotations
 
-from torch import nn
-
 from cnnlab.errors import UserError
 
-from ..blocks import (
-    Activation,
-    ConvClassifier,
-    Init,
-    Pool,
-    conv_stage,
-    fc_head,
-    init_weights,
-    input_shape,
-    output_features,
-    sequential,
-)
-from ..registry import SpatialSize, register, register_variant
+from ..blocks import Activation
+from ..registry import register_table, register_variant
+from ..table import Row
+from .rows import activation_row
 
-VGG16_BLOCKS = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
+LISTING_BLOCKS = ((64, 64), (128, 128), (256, 256), (512, 512, 512), (512, 512, 512))
 
 
-@register("vgg16-cifar")
+@register_table("vgg16-cifar")
 def vgg16_cifar(
-    in_channels: int,
-    num_classes: int,
-    input_size: SpatialSize,
     *,
-    blocks: tuple[tuple[int, ...], ...] = VGG16_BLOCKS,
+    blocks: tuple[tuple[int, ...], ...] = LISTING_BLOCKS,
     pool_strides: tuple[int, ...] = (2, 1, 1, 1, 1),
+    block_dropout: tuple[float, ...] = (0.05, 0.0, 0.0, 0.0, 0.0),
     hidden: tuple[int, ...] = (4096, 4096),
+    dropout: float = 0.1,
+    batch_norm: bool = True,
     activation: Activation = "relu",
     slope: float = 0.01,
-    batch_norm: bool = True,
-    conv_dropout: float = 0.1,
-    dropout: float = 0.1,
-    pool: Pool = "max",
-    init: Init = "default",
-) -> nn.Module:
-    """VGG16's 13 convs with BN and Dropout2d a block, max-pool stride 2 then 1, dropout 0.1, fc 4096, 4096.
+) -> list[Row]:
+    """ROB313's adapted VGG16: 12 convs, a BN a block, Dropout2d in block 1, fc 73728-4096-4096 (332,943,818 params).
 
-    The stride-1 poolings keep a 32x32 image at 12x12 after the last block, so the first fully connected
-    layer is very large (512*12*12 -> 4096, about 302 million weights); `pool_strides` and `hidden` shrink
-    it. The report does not give the Dropout2d rate: we use its fully connected rate, 0.1.
+    The module listing printed in the ROB313 TP4 report (what ran): blocks of 3x3 convs (padding 1) of 64,64 | 128,128 |
+    256,256 | 512,512,512 | 512,512,512 (two in block 3, where VGG16 has three), a ReLU after each conv, one
+    BatchNorm2d at the end of each block, Dropout2d(0.05) in block 1 only, max pooling with stride 2 after
+    block 1 and stride 1 after the others (a 32x32 image ends at 12x12), then Dropout(0.1) and fc 512*12*12
+    -> 4096 -> 4096 -> classes. The report's text says "dropouts were added in every block"; the listing is
+    what ran, so we follow it.
     """
-    if len(pool_strides) != len(blocks):
+    if not len(blocks) == len(pool_strides) == len(block_dropout):
         raise UserError(
-            f"model.pool_strides has {len(pool_strides)} values but the net has {len(blocks)} blocks: give one a block"
+            f"model.blocks ({len(blocks)}), model.pool_strides ({len(pool_strides)}) and model.block_dropout "
+            f"({len(block_dropout)}) must give one value a block"
         )
-    layers: list[tuple[str, nn.Module | None]] = []
-    channels = in_channels
-    for i, (widths, stride) in enumerate(zip(blocks, pool_strides, strict=True), start=1):
-        layers += conv_stage(
-            i,
-            channels,
-            widths,
-            activation=activation,
-            slope=slope,
-            batch_norm=batch_norm,
-            pool=pool,
-            pool_stride=stride,
-            dropout=conv_dropout,
-        )
-        channels = widths[-1]
-    features = sequential(*layers)
-    flat = output_features(features, input_shape(in_channels, input_size))
-    classifier = fc_head(
-        flat,
-        hidden,
-        num_classes,
-        activation=activation,
-        slope=slope,
-        input_dropout=dropout,
-        first_activation=len(blocks) + 1,
-    )
-    return init_weights(ConvClassifier(features, classifier), init)
+    rows: list[Row] = []
+    for widths, stride, rate in zip(blocks, pool_strides, block_dropout, strict=True):
+        for width in widths:
+            rows += [{"conv": width, "kernel": 3, "padding": 1}, activation_row(activation, slope)]
+        rows += ["batchnorm"] if batch_norm else []
+        rows += [{"dropout2d": rate}] if rate else []
+        rows += [{"maxpool": 2, "stride": stride}]
+    rows += ["flatten", {"dropout": dropout}] if dropout else ["flatten"]
+    for width in hidden:
+        rows += [{"fc": width}, activation_row(activation, slope)]
+    return [*rows, {"fc": "classes"}]
 
 
 register_variant(
     "vgg-truncated",
     of="vgg16-cifar",
-    doc="The first three blocks of vgg16-cifar (7 convs: 64,64 | 128,128 | 256,256,256) and the same head.",
-    blocks=VGG16_BLOCKS[:3],
-    pool_strides=(2, 1, 1),
+    doc="""ROB313's truncated VGG16: the adapted VGG16's first three blocks, each pooled by 2, and its head.
+
+    the ROB313 TP4 report's optimiser section trains "a truncated version of VGG16" whose picture is lost; its text says
+    the first three blocks are very similar to VGG16's "apart from some ReLU, batch normalizations and
+    dropout layers", and that its max poolings halve the maps every time (which is why the full model
+    pools with stride 1). So: the adapted listing's first three blocks, each pooled with stride 2 (a 32x32
+    image ends at 256x4x4), and the listing's head (dropout 0.1, fc 4096, 4096).""",
+    blocks=LISTING_BLOCKS[:3],
+    pool_strides=(2, 2, 2),
+    block_dropout=(0.05, 0.0, 0.0),
 )
