@@ -13,13 +13,13 @@ import yaml
 import cnnlab
 from cnnlab.fileio import atomic_write_text
 from cnnlab.study import collect, read_plan, write_results
+from cnnlab.study.results import METRICS
 from cnnlab.train import RunFolder
 
 from .aggregate import COUNTED, Stat, by_variant, difference, summarize, values
 from .document import Block, Bullets, Code, Figure, Heading, Paragraph, Table, to_html, to_markdown
 from .figures import learning_curves, overlay
 
-FIGURES = [f"{s}_{m}" for s in ("train", "val", "test") for m in ("loss", "top1", "top5")]
 EXTRA = ["best_epoch", "seconds", "images_per_second"]
 
 
@@ -72,7 +72,7 @@ def _figures(study_dir: Path, histories: dict[str, list]) -> list[Figure]:
 
 def _document(study_dir: Path, plan: dict[str, Any], rows: list[dict[str, Any]], figures: list[Figure]) -> list[Block]:
     baseline = plan["baseline"]
-    stats = summarize(rows, FIGURES + EXTRA)
+    stats = summarize(rows, METRICS + EXTRA)
     blocks: list[Block] = [Heading(1, f"Study: {plan['name']}")]
     if plan.get("description"):
         blocks.append(Paragraph(plan["description"].strip()))
@@ -158,9 +158,9 @@ def _ranking(rows: list[dict[str, Any]], stats: dict[str, dict[str, Stat | None]
 
 
 def _full_table(stats: dict[str, dict[str, Stat | None]]) -> list[Block]:
-    header = ["variant"] + [f.replace("_", " ") for f in FIGURES]
+    header = ["variant"] + [f.replace("_", " ") for f in METRICS]
     table_rows = [
-        [variant] + [_pct(s[f]) if f.endswith(("top1", "top5")) else _num(s[f]) for f in FIGURES]
+        [variant] + [_pct(s[f]) if f.endswith(("top1", "top5")) else _num(s[f]) for f in METRICS]
         for variant, s in stats.items()
     ]
     return [Heading(3, "Every figure, per split"), Table(header, table_rows)]
