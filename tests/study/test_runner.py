@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cnnlab.config import StudySpec, validate
+from cnnlab.errors import UserError
 from cnnlab.study import collect, read_results, run_study
 from cnnlab.study import runner as runner_module
 from cnnlab.study.results import LAST_METRICS, METRICS, last_epoch, lower_is_better
@@ -127,3 +128,18 @@ def test_lower_is_better_for_losses_only() -> None:
         "last_val_loss",
         "last_test_loss",
     ]
+
+
+def test_a_conclusion_naming_no_variant_stops_the_study_before_any_training(tmp_path: Path, count_trainings) -> None:
+    spec = validate(
+        {
+            "name": "t",
+            "base": BASE,
+            "variants": {"a": {}, "b": {}},
+            "conclusions": [{"claim": "c", "variant": "bb", "expect": "better"}],
+        },
+        StudySpec,
+    )
+    with pytest.raises(UserError, match="variant 'bb' is not a variant of the study"):
+        run_study(spec, tmp_path / "study")
+    assert not count_trainings and not (tmp_path / "study").exists()
