@@ -77,6 +77,11 @@ def lower_is_better(metric: str) -> bool:
     return metric.endswith("_loss")
 
 
+def is_top_k(metric: str) -> bool:
+    """Whether `metric` is a top-k accuracy, stored as a fraction (0.7631 for 76.31%)."""
+    return metric.endswith(("top1", "top5"))
+
+
 def last_epoch(history: list[dict[str, Any]]) -> dict[str, Any]:
     """`last_epoch` and the `last_*` figures from a run's metrics.jsonl rows.
 

@@ -16,7 +16,7 @@ from cnnlab.errors import UserError, did_you_mean
 from cnnlab.models import check_options
 from cnnlab.presets import preset_path
 
-from .results import COMPARED, REFERENCE_FIGURES
+from .results import COMPARED, REFERENCE_FIGURES, is_top_k
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def _reference_problems(spec: StudySpec, names: Sequence[str]) -> list[str]:
             where = f"reference figure '{variant}.{figure}'"
             if figure not in REFERENCE_FIGURES:
                 problems.append(f"{where}: {_not_one_of(figure, REFERENCE_FIGURES)}")
-            elif figure.endswith(("top1", "top5")) and not 0 <= value <= 1:
+            elif is_top_k(figure) and not 0 <= value <= 1:
                 problems.append(f"{where} = {value:g}: top-k figures are fractions (0.7631 for 76.31%)")
     return problems
 
