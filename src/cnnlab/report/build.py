@@ -11,8 +11,9 @@ from typing import Any
 import yaml
 
 import cnnlab
+from cnnlab.config import StudySpec, validate
 from cnnlab.fileio import atomic_write_text
-from cnnlab.study import collect, read_plan, write_results
+from cnnlab.study import check_reference, collect, read_plan, write_results
 from cnnlab.study.results import LAST_METRICS, METRICS
 from cnnlab.train import RunFolder
 
@@ -20,6 +21,7 @@ from . import cells
 from .aggregate import COUNTED, Stat, by_variant, compare, summarize, values
 from .document import Block, Bullets, Code, Figure, Heading, Paragraph, Table, to_html, to_markdown
 from .figures import learning_curves, overlay
+from .reference import against_reference
 
 EXTRA = ["best_epoch", "seconds", "images_per_second"]
 
@@ -35,6 +37,7 @@ def build(study_dir: str | Path) -> ReportFiles:
     """Write report.md, report.html and figures/ beside the study's runs."""
     study_dir = Path(study_dir)
     plan = read_plan(study_dir)
+    spec = _read_spec(study_dir, plan)
     write_results(study_dir)
     rows = collect(study_dir)
     histories = {
@@ -42,7 +45,7 @@ def build(study_dir: str | Path) -> ReportFiles:
         for variant, group in by_variant(rows).items()
     }
     figures = _figures(study_dir, histories)
-    blocks = _document(study_dir, plan, rows, figures)
+    blocks = _document(study_dir, plan, spec, rows, figures)
     md = atomic_write_text(study_dir / "report.md", to_markdown(blocks))
     page = atomic_write_text(study_dir / "report.html", to_html(blocks, f"cnnlab study: {plan['name']}"))
     return ReportFiles(md, page, [f.path for f in figures])
@@ -71,17 +74,28 @@ def _figures(study_dir: Path, histories: dict[str, list]) -> list[Figure]:
     return out
 
 
-def _document(study_dir: Path, plan: dict[str, Any], rows: list[dict[str, Any]], figures: list[Figure]) -> list[Block]:
+def _read_spec(study_dir: Path, plan: dict[str, Any]) -> StudySpec:
+    """The study's spec.yaml, with the names its reference and conclusions give checked against the plan
+    (spec.yaml may have been edited since the study ran, to add a course report's figures)."""
+    spec = validate(yaml.safe_load((study_dir / "spec.yaml").read_text()) or {}, StudySpec)
+    check_reference(spec, list(dict.fromkeys(run["variant"] for run in plan["runs"])), plan["baseline"])
+    return spec
+
+
+def _document(
+    study_dir: Path, plan: dict[str, Any], spec: StudySpec, rows: list[dict[str, Any]], figures: list[Figure]
+) -> list[Block]:
     baseline = plan["baseline"]
     stats = summarize(rows, METRICS + EXTRA + ["last_epoch", *LAST_METRICS])
     blocks: list[Block] = [Heading(1, f"Study: {plan['name']}")]
     if plan.get("description"):
         blocks.append(Paragraph(plan["description"].strip()))
-    blocks += _settings(study_dir, plan, rows)
+    blocks += _settings(plan, spec, rows)
     blocks += _ranking(rows, stats)
     blocks += _against_baseline(rows, stats, baseline)
     blocks += _last_epoch(rows, stats, baseline)
     blocks += _full_table(stats)
+    blocks += against_reference(spec, rows, stats, baseline)
     if figures:
         blocks.append(Heading(2, "Learning curves"))
         blocks += figures
@@ -90,10 +104,8 @@ def _document(study_dir: Path, plan: dict[str, Any], rows: list[dict[str, Any]],
     return blocks
 
 
-def _settings(study_dir: Path, plan: dict[str, Any], rows: list[dict[str, Any]]) -> list[Block]:
-    spec = yaml.safe_load((study_dir / "spec.yaml").read_text())
-    variants = spec.get("variants", {})
-    changes = [[name, _describe_changes(variants.get(name, {}))] for name in by_variant(rows)]
+def _settings(plan: dict[str, Any], spec: StudySpec, rows: list[dict[str, Any]]) -> list[Block]:
+    changes = [[name, _describe_changes(spec.variants.get(name, {}))] for name in by_variant(rows)]
     seeds = ", ".join(map(str, plan["seeds"]))
     items = [
         f"{len(rows)} runs: {len(by_variant(rows))} variants x {len(plan['seeds'])} seeds ({seeds})",
@@ -103,13 +115,13 @@ def _settings(study_dir: Path, plan: dict[str, Any], rows: list[dict[str, Any]])
     ]
     if plan.get("overrides"):
         items.append(f"command-line overrides applied to every run: {' '.join(plan['overrides'])}")
-    if spec.get("grid"):
-        items.append(f"grid: {', '.join(f'{k} in {v}' for k, v in spec['grid'].items())}")
+    if spec.grid:
+        items.append(f"grid: {', '.join(f'{k} in {v}' for k, v in spec.grid.items())}")
     return [
         Heading(2, "Settings"),
         Bullets(items),
         Paragraph("Base configuration (every run starts from it):"),
-        Code(yaml.safe_dump(spec.get("base", {}), sort_keys=False) or "{}"),
+        Code(yaml.safe_dump(spec.base, sort_keys=False) or "{}"),
         Table(["variant", "changes from the base"], changes, align="ll"),
     ]
 
@@ -192,9 +204,9 @@ def _against_baseline(
             "On test top-1 at the best epoch: the difference of means with its Welch 95% interval; the "
             "probability that the variant beats the baseline on a new seed (under a normal model, "
             "Phi(d / sqrt(sd_v^2 + sd_b^2)), with a bootstrap 95% interval over the seeds); the seeds needed: "
-            "how many seeds a variant a two-sided Welch test at 5% would need to detect a difference of this "
-            "size with 80% power, given the spreads seen; and the verdict: better or worse when the interval "
-            "lies on one side of 0, not resolved when it straddles 0."
+            "how many seeds per variant a two-sided Welch test at 5% needs to detect a difference of this size "
+            "80% of the time, given the spreads seen (a figure for planning more runs); and the verdict: better "
+            "or worse when the interval lies on one side of 0, not resolved when it straddles 0."
         ),
         Table(header, table_rows, align="lrrrrl"),
     ]
