@@ -85,10 +85,11 @@ def verdict(
         return BETTER
     if high < 0:
         return WORSE
-    return f"not resolved at {_seeds(variant, baseline)} seeds"
+    return f"not resolved at {_seed_counts(variant, baseline)} seeds"
 
 
-def _seeds(variant: Sequence[float], baseline: Sequence[float]) -> str:
+def _seed_counts(variant: Sequence[float], baseline: Sequence[float]) -> str:
+    """'3', or '3 and 2' when the variant and the baseline count different seeds."""
     counts = [s.n for s in (Stat.of(variant), Stat.of(baseline)) if s is not None]
     return str(counts[0]) if len(set(counts)) == 1 else " and ".join(map(str, counts))
 
@@ -212,9 +213,9 @@ def compare(variant: Sequence[float], baseline: Sequence[float], lower_is_better
 def wilson_interval(fraction: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """The Wilson score interval of a proportion measured on `n` items.
 
-    A top-1 measured on n test images carries this much noise from the test set alone (about +-0.6
-    points at 90% on 10,000 images), however many seeds are run: a difference between variants well
-    inside it says more about the test set than about the variants.
+    A top-1 measured on n test images estimates the accuracy on the images' whole distribution only to
+    within this (about +-0.6 points at 90% on 10,000 images), however many seeds are run. Two variants
+    scored on the same images share much of this noise, so their difference is less noisy than it.
     """
     z = float(scipy_stats.norm.ppf(0.5 + confidence / 2))
     shrink = 1 + z * z / n

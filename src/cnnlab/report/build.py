@@ -164,7 +164,8 @@ def _ranking(rows: list[dict[str, Any]], stats: dict[str, dict[str, Stat | None]
             "Variants ranked by validation top-1 (mean +- std over seeds; figures at each run's best epoch). "
             "The binomial column is the test set's own sampling noise: the half-width, in points, of the "
             "Wilson 95% interval of a top-1 measured on that many test images, which no number of seeds "
-            "removes."
+            "removes (two variants scored on the same images share much of it, so their difference is less "
+            "noisy than this)."
         ),
         Table(header, table_rows, align="rlr"),
     ]
