@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnlab.config import RunConfig, config_keys, dump_config, load_config, with_overrides
+from cnnlab.config import RunConfig, StudySpec, config_keys, dump_config, load_config, validate, with_overrides
 from cnnlab.errors import UserError
 
 
@@ -99,3 +99,52 @@ def test_missing_or_broken_files(tmp_path: Path) -> None:
     listed.write_text("- a\n- b\n")
     with pytest.raises(UserError, match="must hold a mapping"):
         load_config(listed)
+
+
+def test_a_study_spec_carries_a_course_reports_figures_and_conclusions() -> None:
+    spec = validate(
+        {
+            "reference": {"report": "RDFIA 1-cd", "figures": {"zca": {"best_epoch": 7, "test_top1": 0.7631}}},
+            "conclusions": [{"claim": "ZCA beats standardisation", "variant": "zca", "expect": "better"}],
+        },
+        StudySpec,
+    )
+    assert spec.reference is not None and spec.reference.figures["zca"]["test_top1"] == 0.7631
+    conclusion = spec.conclusions[0]
+    assert conclusion.metric == "test_top1" and conclusion.baseline is None  # the defaults
+    plain = validate({}, StudySpec)
+    assert plain.reference is None and plain.conclusions == []
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            {
+                "conclusions": [
+                    {"claim": "c", "variant": "a", "expect": "better"},
+                    {"claim": "c", "variant": "a", "exepct": 1},
+                ]
+            },
+            r"unknown config key 'conclusions\[1\].exepct' \(did you mean 'conclusions\[1\].expect'\?\); "
+            r"valid keys under 'conclusions\[1\]': claim, variant, baseline, metric, expect",
+        ),
+        (
+            {"conclusions": [{"claim": "c", "variant": "a", "expect": "beter"}]},
+            r"'conclusions\[0\].expect' = 'beter' is not one of: better, worse \(did you mean 'better'\?\)",
+        ),
+        ({"conclusions": [{"variant": "a", "expect": "better"}]}, r"config key 'conclusions\[0\].claim' is required"),
+        (
+            {"reference": {"reprot": "r"}},
+            r"unknown config key 'reference.reprot' \(did you mean 'reference.report'\?\)",
+        ),
+        (
+            {"reference": {"figures": {"zca": {"test_top1": "high"}}}},
+            r"'reference.figures.zca.test_top1' = 'high' is invalid: input should be a valid number",
+        ),
+        ({"conclusion": []}, r"unknown config key 'conclusion' \(did you mean 'conclusions'\?\)"),
+    ],
+)
+def test_study_spec_errors_name_the_key_inside_lists_and_mappings(data: dict, expected: str) -> None:
+    with pytest.raises(UserError, match=expected):
+        validate(data, StudySpec)

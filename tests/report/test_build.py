@@ -10,8 +10,8 @@ import pytest
 from cnnlab.cli.main import main
 from cnnlab.config import StudySpec, validate
 from cnnlab.errors import UserError
-from cnnlab.report import build
-from cnnlab.study import run_study
+from cnnlab.report import build, probability_of_beating, wilson_interval
+from cnnlab.study import read_results, run_study
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +90,52 @@ def test_a_study_without_a_validation_split_overlays_the_test_curves(tmp_path: P
     assert sorted(p.name for p in files.figures) == ["curves-a.png", "curves-b.png", "overlay-test.png"]
     assert "Test loss and top-1 of every variant" in files.markdown.read_text()
     assert "Learning curves of a: loss and top-1, train vs test" in files.markdown.read_text()
+
+
+def _row(text: str, heading: str, first: str) -> list[str]:
+    """The cells of the first row under `heading` whose leading cells match the regex `first`."""
+    section = text.split(heading, 1)[1]
+    line = re.search(rf"^\| {first} \|.*$", section, flags=re.MULTILINE).group(0)
+    return [cell.strip() for cell in line.strip("|").split(" | ")]
+
+
+def test_each_variant_against_the_baseline_with_a_verdict_that_follows_its_interval(study: Path) -> None:
+    text = build(study).markdown.read_text()
+    assert (
+        "| variant | seeds | test top-1 vs raw [95% CI] | P(beats it on a new seed) [95% CI] | seeds needed |" in text
+    )
+    _, seeds, diff, probability, needed, verdict = _row(text, "### Each variant against raw", "std")
+    assert seeds == "2"
+    low, high = map(float, re.search(r"\[([-+][\d.]+), ([-+][\d.]+)\]", diff).groups())
+    expected = "better" if low > 0 else "worse" if high < 0 else "not resolved at 2 seeds"
+    assert verdict == expected
+    p, p_low, p_high = map(float, re.fullmatch(r"([\d.]+) \[([\d.]+), ([\d.]+)\]", probability).groups())
+    assert 0 <= p_low <= p <= p_high <= 1
+    assert needed == "-" or needed.startswith("> ") or int(needed) >= 2
+    rows = [r for r in read_results(study) if r["status"] in ("completed", "early_stopped")]
+    std = [r["test_top1"] for r in rows if r["variant"] == "std"]
+    raw = [r["test_top1"] for r in rows if r["variant"] == "raw"]
+    assert probability == f"{probability_of_beating(std, raw).p:.2f} [{p_low:.2f}, {p_high:.2f}]"
+    assert "| raw |" not in text.split("### Each variant against raw", 1)[1].split("###", 1)[0]  # not against itself
+
+
+def test_the_results_table_prices_the_test_sets_own_noise(study: Path) -> None:
+    text = build(study).markdown.read_text()
+    assert "| test top-1 | test top-1 +- binomial |" in text
+    rows = [r for r in read_results(study) if r["variant"] == "raw"]
+    mean = sum(r["test_top1"] for r in rows) / len(rows)
+    low, high = wilson_interval(mean, rows[0]["test_images"])
+    cells = _row(text, "## Results", r"\d \| raw")
+    assert cells[5] == f"+- {(high - low) / 2 * 100:.2f}"
+    assert float(cells[5][3:]) > 2  # a few hundred digits test images: several points of noise
+
+
+def test_the_last_epochs_figures_have_a_table_of_their_own(study: Path) -> None:
+    text = build(study).markdown.read_text()
+    assert "### At the last epoch" in text
+    rows = [r for r in read_results(study) if r["variant"] == "std"]
+    assert all(r["last_epoch"] == 3 for r in rows)
+    cells = _row(text, "### At the last epoch", "std")
+    mean = sum(r["last_test_top1"] for r in rows) / len(rows)
+    assert cells[1] == "3.0 +- 0.0" and cells[3].startswith(f"{mean:.2%}")
+    assert _row(text, "### At the last epoch", "raw")[5] == "baseline"

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from cnnlab.config import StudySpec, validate
-from cnnlab.study import collect, run_study
+from cnnlab.errors import UserError
+from cnnlab.study import collect, read_results, run_study
 from cnnlab.study import runner as runner_module
+from cnnlab.study.results import LAST_METRICS, METRICS, last_epoch, lower_is_better
 from cnnlab.train import RunFolder, train
 
 BASE = {
@@ -92,3 +94,52 @@ def test_workers_run_in_separate_processes(tmp_path: Path) -> None:
     assert sorted(outcome.trained) == ["runs/a/seed0", "runs/b/seed0"]
     assert all(r["status"] == "completed" for r in collect(tmp_path))
     assert RunFolder(tmp_path / "runs/a/seed0").read_config().train.threads == 1  # two cores split in two
+
+
+def test_results_hold_the_last_epoch_and_the_test_set_size(tmp_path: Path) -> None:
+    spec = validate(
+        {"name": "t", "base": {**BASE, "train": {**BASE["train"], "epochs": 3}}, "variants": {"a": {}}, "seeds": 1},
+        StudySpec,
+    )
+    run_study(spec, tmp_path)
+    folder = RunFolder(tmp_path / "runs/a/seed0")
+    history = folder.read_metrics()
+    (row,) = read_results(tmp_path)
+    assert row["last_epoch"] == 3 and row["last_test_top1"] == pytest.approx(history[-1]["test_top1"])
+    assert row["last_val_loss"] == pytest.approx(history[-1]["val_loss"])
+    best = next(r for r in history if r["epoch"] == row["best_epoch"])
+    assert row["test_top1"] == pytest.approx(best["test_top1"])  # the best epoch's figures stay as they were
+    assert row["test_images"] == folder.read_info()["split_counts"]["test"] > 0
+
+
+def test_the_last_epoch_is_the_highest_numbered_row() -> None:
+    trained = [{"epoch": 0, "test_top1": 0.1}, {"epoch": 1, "test_top1": 0.5}, {"epoch": 2, "test_top1": 0.6}]
+    assert last_epoch(trained) == {"last_epoch": 2, **{f"last_{m}": trained[2].get(m) for m in METRICS}}
+    assert last_epoch(trained[:1])["last_test_top1"] == 0.1  # only the evaluation before training
+    assert last_epoch([])["last_epoch"] is None  # a run that never wrote an epoch
+
+
+def test_lower_is_better_for_losses_only() -> None:
+    assert [m for m in METRICS + LAST_METRICS if lower_is_better(m)] == [
+        "train_loss",
+        "val_loss",
+        "test_loss",
+        "last_train_loss",
+        "last_val_loss",
+        "last_test_loss",
+    ]
+
+
+def test_a_conclusion_naming_no_variant_stops_the_study_before_any_training(tmp_path: Path, count_trainings) -> None:
+    spec = validate(
+        {
+            "name": "t",
+            "base": BASE,
+            "variants": {"a": {}, "b": {}},
+            "conclusions": [{"claim": "c", "variant": "bb", "expect": "better"}],
+        },
+        StudySpec,
+    )
+    with pytest.raises(UserError, match="variant 'bb' is not a variant of the study"):
+        run_study(spec, tmp_path / "study")
+    assert not count_trainings and not (tmp_path / "study").exists()

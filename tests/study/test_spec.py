@@ -5,15 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from cnnlab.config import StudySpec, validate
 from cnnlab.errors import UserError
 from cnnlab.study import builtin_studies, expand, load_spec
-from cnnlab.study.spec import baseline_of, run_names
+from cnnlab.study.spec import baseline_of, check_reference, run_names
 
 
 def _spec(**fields) -> StudySpec:
-    return validate(fields, StudySpec)
+    return validate({"name": "s", **fields}, StudySpec)
 
 
 def test_variants_times_grid_times_seeds_in_order() -> None:
@@ -81,3 +82,77 @@ def test_every_builtin_study_validates(name: str) -> None:
     runs = expand(spec)
     assert runs and spec.description.strip()
     assert baseline_of(spec, runs) in run_names(runs)
+
+
+def _claims(**fields) -> StudySpec:
+    return _spec(
+        variants={"a": {}, "b": {"optim.name": "adam"}}, grid={"optim.lr": [0.1, 0.01]}, baseline="a", **fields
+    )
+
+
+def test_reference_and_conclusions_name_expanded_variants() -> None:
+    spec = _claims(
+        reference={"figures": {"b,lr=0.01": {"best_epoch": 7, "test_top1": 0.76, "test_loss": 0.72}}},
+        conclusions=[
+            {"claim": "b beats a", "variant": "b,lr=0.1", "expect": "better"},
+            {"claim": "a small step is slower", "variant": "a,lr=0.01", "baseline": "a,lr=0.1", "expect": "worse"},
+            {"claim": "b's last epoch", "variant": "b,lr=0.1", "metric": "last_val_loss", "expect": "better"},
+        ],
+    )
+    runs = expand(spec)
+    check_reference(spec, run_names(runs), baseline_of(spec, runs))  # every name exists: no error
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        (
+            {"reference": {"figures": {"b,lr=0.001": {"test_top1": 0.7}}}},
+            r"study 's': reference figures: 'b,lr=0.001' is not a variant of the study \(did you mean 'b,lr=0.01'\?\); "
+            r"variants: a,lr=0.1, a,lr=0.01, b,lr=0.1, b,lr=0.01$",
+        ),
+        (
+            {"reference": {"figures": {"a,lr=0.1": {"tset_top1": 0.7}}}},
+            r"reference figure 'a,lr=0.1.tset_top1': 'tset_top1' is not one of: best_epoch, train_loss, .*test_top5 "
+            r"\(did you mean 'test_top1'\?\)",
+        ),
+        (
+            {"reference": {"figures": {"a,lr=0.1": {"test_top1": 76.31}}}},
+            r"'a,lr=0.1.test_top1' = 76.31: top-k figures are fractions",
+        ),
+        (
+            {"conclusions": [{"claim": "c", "variant": "b", "expect": "better"}]},
+            r"conclusion 1 \('c'\): variant 'b' is not a variant of the study",
+        ),
+        (
+            {"conclusions": [{"claim": "c", "variant": "b,lr=0.1", "metric": "test_acc", "expect": "better"}]},
+            r"conclusion 1 \('c'\): metric 'test_acc' is not one of: train_loss, .*last_test_top5",
+        ),
+        (
+            {"conclusions": [{"claim": "c", "variant": "a,lr=0.1", "expect": "better"}]},
+            r"compares 'a,lr=0.1' with itself",  # the study's baseline is a's first grid point
+        ),
+    ],
+)
+def test_a_bad_name_in_reference_or_conclusions_is_named(fields: dict, expected: str, tmp_path: Path) -> None:
+    spec = _claims(**fields)
+    runs = expand(spec)
+    with pytest.raises(UserError, match=expected):
+        check_reference(spec, run_names(runs), baseline_of(spec, runs))
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(spec.model_dump(mode="json")))
+    with pytest.raises(UserError, match=expected):  # loading the spec checks them, before any run
+        load_spec(path)
+
+
+def test_several_bad_names_are_listed_together() -> None:
+    spec = _claims(
+        reference={"figures": {"c": {"test_top1": 0.5}}},
+        conclusions=[{"claim": "c", "variant": "d,lr=0.1", "baseline": "e", "expect": "worse"}],
+    )
+    runs = expand(spec)
+    with pytest.raises(UserError) as err:
+        check_reference(spec, run_names(runs), baseline_of(spec, runs))
+    lines = str(err.value).splitlines()
+    assert lines[0] == "study 's': invalid reference or conclusions:" and len(lines) == 4
+    assert "'c'" in lines[1] and "variant 'd,lr=0.1'" in lines[2] and "baseline 'e'" in lines[3]

@@ -21,14 +21,16 @@ from .schema import (
     ScheduleConfig,
     TrainConfig,
 )
-from .study import StudySpec
+from .study import Conclusion, Reference, StudySpec
 
 __all__ = [
     "AugmentConfig",
+    "Conclusion",
     "DataConfig",
     "LookaheadConfig",
     "ModelConfig",
     "OptimConfig",
+    "Reference",
     "RunConfig",
     "ScheduleConfig",
     "StudySpec",

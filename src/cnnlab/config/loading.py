@@ -156,6 +156,8 @@ def _unknown_key_message(schema: type[BaseModel], path: list[str], owner: type[B
 
 
 def _bad_value_message(key: str, e: Any, annotation: Any) -> str:
+    if e["type"] == "missing":
+        return f"config key '{key}' is required"
     given = e.get("input")
     choices = _literal_choices(annotation)
     if choices:
@@ -172,23 +174,41 @@ def _bad_value_message(key: str, e: Any, annotation: Any) -> str:
 
 
 def _resolve(schema: type[BaseModel], loc: Sequence[Any]) -> tuple[list[str], type[BaseModel] | None, Any]:
-    """The config path within `loc`, the model that owns its last key, and that key's annotation."""
+    """The config path within `loc`, the model that owns its last key, and that key's annotation.
+
+    The path steps into list items (`conclusions[1]`) and mapping keys (`reference.figures.zca`), so an
+    error inside a list of sections or a mapping names the very key.
+    """
     path: list[str] = []
-    model: type[BaseModel] | None = schema
-    annotation: Any = schema
     owner: type[BaseModel] | None = schema
+    annotation: Any = schema
     for part in loc:
-        if model is None or not isinstance(part, str):
+        container = typing.get_origin(_required(annotation))
+        if isinstance(part, int) and container is list and path:
+            path[-1] += f"[{part}]"
+            annotation = typing.get_args(_required(annotation))[0]
+        elif isinstance(part, str) and container is dict:
+            path.append(part)
+            annotation = typing.get_args(_required(annotation))[1]
+        elif isinstance(part, str) and (model := _model_in(annotation)) is not None:
+            path.append(part)
+            owner = model
+            field = model.model_fields.get(part)
+            if field is None:
+                return path, owner, None
+            annotation = field.annotation
+        else:
             break
-        path.append(part)
-        owner = model
-        field = model.model_fields.get(part)
-        if field is None:
-            annotation = None
-            break
-        annotation = field.annotation
-        model = _model_in(annotation)
     return path, owner, annotation
+
+
+def _required(annotation: Any) -> Any:
+    """`X` for `X | None`, else the annotation itself."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:

@@ -1,12 +1,40 @@
-"""The StudySpec schema: a base run config, named variants, an optional grid, and seeds."""
+"""The StudySpec schema: a base run config, named variants, an optional grid, seeds, and optionally
+the course report's own figures and conclusions that the study's report checks."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
 from .schema import Section
+
+
+class Reference(Section):
+    """A course report's own figures, one run each, to print beside the study's means over seeds.
+
+    `figures` maps a variant of the study to the report's figures for it, by the run summary's names
+    (`test_top1`, `train_loss`, `best_epoch`, ...; top-k as fractions). Which names and variants
+    exist is checked when the study is expanded (`cnnlab.study.spec.check_reference`), since grid
+    points only get their names there.
+    """
+
+    report: str = Field("", description="which report, and which of its tables, the figures come from")
+    figures: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+
+class Conclusion(Section):
+    """One conclusion a course report draws, checked against the study's statistics.
+
+    It holds when the study's verdict on `variant` against `baseline` (default: the study's
+    baseline) on `metric` is `expect`; for a loss, better means lower.
+    """
+
+    claim: str
+    variant: str
+    baseline: str | None = None
+    metric: str = "test_top1"
+    expect: Literal["better", "worse"]
 
 
 class StudySpec(Section):
@@ -15,7 +43,8 @@ class StudySpec(Section):
     `base` is a (partial) RunConfig, laid over the built-in `base_preset` if one is named; each
     variant is a mapping of dotted overrides laid over it (`{data.preprocess: zca}`); `grid` maps
     dotted keys to value lists whose product is crossed with the variants; `baseline` names the
-    variant (or grid point, e.g. `lr=0.1`) the report compares the others against.
+    variant (or grid point, e.g. `lr=0.1`) the report compares the others against. `reference` and
+    `conclusions` carry a course report's own figures and claims, which the report sets beside its own.
     """
 
     name: str = "study"
@@ -26,6 +55,8 @@ class StudySpec(Section):
     grid: dict[str, list[Any]] = Field(default_factory=dict)
     seeds: list[int] = Field(default_factory=lambda: [0])
     baseline: str | None = None
+    reference: Reference | None = None
+    conclusions: list[Conclusion] = Field(default_factory=list)
 
     @field_validator("seeds", mode="before")
     @classmethod

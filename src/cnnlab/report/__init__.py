@@ -1,7 +1,37 @@
-"""Reports: a study's tables, learning curves and Markdown/HTML write-up."""
+"""Reports: a study's tables, statistics, learning curves and Markdown/HTML write-up."""
 
-from .aggregate import Difference, Stat, difference, summarize
+from .aggregate import (
+    Comparison,
+    Difference,
+    Probability,
+    SeedsNeeded,
+    Stat,
+    compare,
+    difference,
+    probability_of_beating,
+    seeds_needed,
+    summarize,
+    verdict,
+    wilson_interval,
+)
 from .build import ReportFiles, build
 from .figures import learning_curves, overlay
 
-__all__ = ["Difference", "ReportFiles", "Stat", "build", "difference", "learning_curves", "overlay", "summarize"]
+__all__ = [
+    "Comparison",
+    "Difference",
+    "Probability",
+    "ReportFiles",
+    "SeedsNeeded",
+    "Stat",
+    "build",
+    "compare",
+    "difference",
+    "learning_curves",
+    "overlay",
+    "probability_of_beating",
+    "seeds_needed",
+    "summarize",
+    "verdict",
+    "wilson_interval",
+]

@@ -11,15 +11,18 @@ from typing import Any
 import yaml
 
 import cnnlab
+from cnnlab.config import StudySpec, validate
 from cnnlab.fileio import atomic_write_text
-from cnnlab.study import collect, read_plan, write_results
+from cnnlab.study import check_reference, collect, read_plan, write_results
+from cnnlab.study.results import LAST_METRICS, METRICS
 from cnnlab.train import RunFolder
 
-from .aggregate import COUNTED, Stat, by_variant, difference, summarize, values
+from . import cells
+from .aggregate import COUNTED, Stat, by_variant, compare, summarize, values
 from .document import Block, Bullets, Code, Figure, Heading, Paragraph, Table, to_html, to_markdown
 from .figures import learning_curves, overlay
+from .reference import against_reference
 
-FIGURES = [f"{s}_{m}" for s in ("train", "val", "test") for m in ("loss", "top1", "top5")]
 EXTRA = ["best_epoch", "seconds", "images_per_second"]
 
 
@@ -34,6 +37,7 @@ def build(study_dir: str | Path) -> ReportFiles:
     """Write report.md, report.html and figures/ beside the study's runs."""
     study_dir = Path(study_dir)
     plan = read_plan(study_dir)
+    spec = _read_spec(study_dir, plan)
     write_results(study_dir)
     rows = collect(study_dir)
     histories = {
@@ -41,7 +45,7 @@ def build(study_dir: str | Path) -> ReportFiles:
         for variant, group in by_variant(rows).items()
     }
     figures = _figures(study_dir, histories)
-    blocks = _document(study_dir, plan, rows, figures)
+    blocks = _document(study_dir, plan, spec, rows, figures)
     md = atomic_write_text(study_dir / "report.md", to_markdown(blocks))
     page = atomic_write_text(study_dir / "report.html", to_html(blocks, f"cnnlab study: {plan['name']}"))
     return ReportFiles(md, page, [f.path for f in figures])
@@ -70,15 +74,28 @@ def _figures(study_dir: Path, histories: dict[str, list]) -> list[Figure]:
     return out
 
 
-def _document(study_dir: Path, plan: dict[str, Any], rows: list[dict[str, Any]], figures: list[Figure]) -> list[Block]:
+def _read_spec(study_dir: Path, plan: dict[str, Any]) -> StudySpec:
+    """The study's spec.yaml, with the names its reference and conclusions give checked against the plan
+    (spec.yaml may have been edited since the study ran, to add a course report's figures)."""
+    spec = validate(yaml.safe_load((study_dir / "spec.yaml").read_text()) or {}, StudySpec)
+    check_reference(spec, list(dict.fromkeys(run["variant"] for run in plan["runs"])), plan["baseline"])
+    return spec
+
+
+def _document(
+    study_dir: Path, plan: dict[str, Any], spec: StudySpec, rows: list[dict[str, Any]], figures: list[Figure]
+) -> list[Block]:
     baseline = plan["baseline"]
-    stats = summarize(rows, FIGURES + EXTRA)
+    stats = summarize(rows, METRICS + EXTRA + ["last_epoch", *LAST_METRICS])
     blocks: list[Block] = [Heading(1, f"Study: {plan['name']}")]
     if plan.get("description"):
         blocks.append(Paragraph(plan["description"].strip()))
-    blocks += _settings(study_dir, plan, rows)
-    blocks += _ranking(rows, stats, baseline)
+    blocks += _settings(plan, spec, rows)
+    blocks += _ranking(rows, stats)
+    blocks += _against_baseline(rows, stats, baseline)
+    blocks += _last_epoch(rows, stats, baseline)
     blocks += _full_table(stats)
+    blocks += against_reference(spec, rows, stats, baseline)
     if figures:
         blocks.append(Heading(2, "Learning curves"))
         blocks += figures
@@ -87,10 +104,8 @@ def _document(study_dir: Path, plan: dict[str, Any], rows: list[dict[str, Any]],
     return blocks
 
 
-def _settings(study_dir: Path, plan: dict[str, Any], rows: list[dict[str, Any]]) -> list[Block]:
-    spec = yaml.safe_load((study_dir / "spec.yaml").read_text())
-    variants = spec.get("variants", {})
-    changes = [[name, _describe_changes(variants.get(name, {}))] for name in by_variant(rows)]
+def _settings(plan: dict[str, Any], spec: StudySpec, rows: list[dict[str, Any]]) -> list[Block]:
+    changes = [[name, _describe_changes(spec.variants.get(name, {}))] for name in by_variant(rows)]
     seeds = ", ".join(map(str, plan["seeds"]))
     items = [
         f"{len(rows)} runs: {len(by_variant(rows))} variants x {len(plan['seeds'])} seeds ({seeds})",
@@ -100,69 +115,165 @@ def _settings(study_dir: Path, plan: dict[str, Any], rows: list[dict[str, Any]])
     ]
     if plan.get("overrides"):
         items.append(f"command-line overrides applied to every run: {' '.join(plan['overrides'])}")
-    if spec.get("grid"):
-        items.append(f"grid: {', '.join(f'{k} in {v}' for k, v in spec['grid'].items())}")
+    if spec.grid:
+        items.append(f"grid: {', '.join(f'{k} in {v}' for k, v in spec.grid.items())}")
     return [
         Heading(2, "Settings"),
         Bullets(items),
         Paragraph("Base configuration (every run starts from it):"),
-        Code(yaml.safe_dump(spec.get("base", {}), sort_keys=False) or "{}"),
+        Code(yaml.safe_dump(spec.base, sort_keys=False) or "{}"),
         Table(["variant", "changes from the base"], changes, align="ll"),
     ]
 
 
-def _ranking(rows: list[dict[str, Any]], stats: dict[str, dict[str, Stat | None]], baseline: str) -> list[Block]:
-    def key(variant: str) -> float:
-        s = stats[variant]["val_top1"]
-        return -s.mean if s else float("inf")
-
+def _ranking(rows: list[dict[str, Any]], stats: dict[str, dict[str, Stat | None]]) -> list[Block]:
     header = [
         "rank",
         "variant",
         "seeds",
         "val top-1",
         "test top-1",
+        "test top-1 +- binomial",
         "test top-5",
         "test loss",
         "train top-1",
         "best epoch",
         "seconds",
-        f"test top-1 vs {baseline} [95% CI]",
     ]
     table_rows = []
-    for rank, variant in enumerate(sorted(stats, key=key), start=1):
+    for rank, variant in enumerate(_ranked(stats), start=1):
         s = stats[variant]
-        n = max((v.n for v in s.values() if v), default=0)
         table_rows.append(
             [
                 str(rank),
                 variant,
-                str(n),
-                _pct(s["val_top1"]),
-                _pct(s["test_top1"]),
-                _pct(s["test_top5"]),
-                _num(s["test_loss"]),
-                _pct(s["train_top1"]),
-                _num(s["best_epoch"], 1),
-                _num(s["seconds"], 0),
-                "baseline"
-                if variant == baseline
-                else _diff(values(rows, variant, "test_top1"), values(rows, baseline, "test_top1")),
+                str(_seeds(s)),
+                cells.pct(s["val_top1"]),
+                cells.pct(s["test_top1"]),
+                cells.binomial(s["test_top1"], _test_images(rows, variant)),
+                cells.pct(s["test_top5"]),
+                cells.num(s["test_loss"]),
+                cells.pct(s["train_top1"]),
+                cells.num(s["best_epoch"], 1),
+                cells.num(s["seconds"], 0),
             ]
         )
     return [
         Heading(2, "Results"),
-        Paragraph("Variants ranked by validation top-1 (mean +- std over seeds; figures at each run's best epoch)."),
+        Paragraph(
+            "Variants ranked by validation top-1 (mean +- std over seeds; figures at each run's best epoch). "
+            "The binomial column is the test set's own sampling noise: the half-width, in points, of the "
+            "Wilson 95% interval of a top-1 measured on that many test images, which no number of seeds "
+            "removes (two variants scored on the same images share much of it, so their difference is less "
+            "noisy than this)."
+        ),
         Table(header, table_rows, align="rlr"),
     ]
 
 
-def _full_table(stats: dict[str, dict[str, Stat | None]]) -> list[Block]:
-    header = ["variant"] + [f.replace("_", " ") for f in FIGURES]
-    table_rows = [
-        [variant] + [_pct(s[f]) if f.endswith(("top1", "top5")) else _num(s[f]) for f in FIGURES]
-        for variant, s in stats.items()
+def _against_baseline(
+    rows: list[dict[str, Any]], stats: dict[str, dict[str, Stat | None]], baseline: str
+) -> list[Block]:
+    header = [
+        "variant",
+        "seeds",
+        f"test top-1 vs {baseline} [95% CI]",
+        "P(beats it on a new seed) [95% CI]",
+        "seeds needed",
+        "verdict",
     ]
+    table_rows = []
+    for variant in _ranked(stats):
+        if variant == baseline:
+            continue
+        c = compare(values(rows, variant, "test_top1"), values(rows, baseline, "test_top1"))
+        table_rows.append(
+            [
+                variant,
+                str(_seeds(stats[variant])),
+                cells.difference(c.difference),
+                cells.probability(c.probability),
+                cells.seeds(c.seeds_needed),
+                c.verdict or "-",
+            ]
+        )
+    if not table_rows:
+        return []
+    return [
+        Heading(3, f"Each variant against {baseline}"),
+        Paragraph(
+            "On test top-1 at the best epoch: the difference of means with its Welch 95% interval; the "
+            "probability that the variant beats the baseline on a new seed (under a normal model, "
+            "Phi(d / sqrt(sd_v^2 + sd_b^2)), with a bootstrap 95% interval over the seeds); the seeds needed: "
+            "how many seeds per variant a two-sided Welch test at 5% needs to detect a difference of this size "
+            "80% of the time, given the spreads seen (a figure for planning more runs); and the verdict: better "
+            "or worse when the interval lies on one side of 0, not resolved when it straddles 0."
+        ),
+        Table(header, table_rows, align="lrrrrl"),
+    ]
+
+
+def _last_epoch(rows: list[dict[str, Any]], stats: dict[str, dict[str, Stat | None]], baseline: str) -> list[Block]:
+    header = [
+        "variant",
+        "last epoch",
+        "val top-1",
+        "test top-1",
+        "test loss",
+        f"test top-1 vs {baseline} [95% CI]",
+        "verdict",
+    ]
+    table_rows = []
+    for variant in _ranked(stats):
+        s = stats[variant]
+        if s["last_epoch"] is None:
+            continue
+        same = variant == baseline
+        c = compare(values(rows, variant, "last_test_top1"), values(rows, baseline, "last_test_top1"))
+        table_rows.append(
+            [
+                variant,
+                cells.num(s["last_epoch"], 1),
+                cells.pct(s["last_val_top1"]),
+                cells.pct(s["last_test_top1"]),
+                cells.num(s["last_test_loss"]),
+                "baseline" if same else cells.difference(c.difference),
+                "" if same else c.verdict or "-",
+            ]
+        )
+    if not table_rows:
+        return []
+    return [
+        Heading(3, "At the last epoch"),
+        Paragraph("The same runs at the last epoch they trained instead of their best (mean +- std over seeds)."),
+        Table(header, table_rows, align="lrrrrrl"),
+    ]
+
+
+def _ranked(stats: dict[str, dict[str, Stat | None]]) -> list[str]:
+    """The variants by validation top-1, best first; variants without one last."""
+
+    def key(variant: str) -> float:
+        s = stats[variant]["val_top1"]
+        return -s.mean if s else float("inf")
+
+    return sorted(stats, key=key)
+
+
+def _seeds(stats: dict[str, Stat | None]) -> int:
+    """How many seeds a variant's figures count (its finished runs)."""
+    return max((v.n for v in stats.values() if v), default=0)
+
+
+def _test_images(rows: list[dict[str, Any]], variant: str) -> int | None:
+    """The size of a variant's test set, from its finished runs' facts."""
+    counts = [r.get("test_images") for r in rows if r["variant"] == variant and r["status"] in COUNTED]
+    return next((n for n in counts if n), None)
+
+
+def _full_table(stats: dict[str, dict[str, Stat | None]]) -> list[Block]:
+    header = ["variant"] + [cells.label(f) for f in METRICS]
+    table_rows = [[variant] + [cells.figure(s[f], f) for f in METRICS] for variant, s in stats.items()]
     return [Heading(3, "Every figure, per split"), Table(header, table_rows)]
 
 
@@ -173,10 +284,10 @@ def _runs_table(rows: list[dict[str, Any]]) -> list[Block]:
             str(r["variant"]),
             str(r["seed"]),
             str(r["status"]),
-            _plain(r["best_epoch"]),
-            _plain_pct(r["val_top1"]),
-            _plain_pct(r["test_top1"]),
-            _plain(r["seconds"], 0),
+            cells.plain(r["best_epoch"]),
+            cells.plain_pct(r["val_top1"]),
+            cells.plain_pct(r["test_top1"]),
+            cells.plain(r["seconds"], 0),
             str(r.get("message") or ""),
         ]
         for r in rows
@@ -217,38 +328,6 @@ def _describe_changes(changes: dict[str, Any]) -> str:
 
     walk("", changes)
     return ", ".join(flat)
-
-
-def _pct(stat: Stat | None) -> str:
-    if stat is None:
-        return "-"
-    return f"{stat.mean:.2%}" + (f" +- {stat.std * 100:.2f}" if stat.std is not None else "")
-
-
-def _num(stat: Stat | None, digits: int = 4) -> str:
-    if stat is None:
-        return "-"
-    return f"{stat.mean:.{digits}f}" + (f" +- {stat.std:.{digits}f}" if stat.std is not None else "")
-
-
-def _diff(variant: list[float], baseline: list[float]) -> str:
-    d = difference(variant, baseline)
-    if d is None:
-        return "-"
-    text = f"{d.diff * 100:+.2f} pts"
-    if d.low is not None and d.high is not None:
-        text += f" [{d.low * 100:+.2f}, {d.high * 100:+.2f}]"
-    return text
-
-
-def _plain(value: Any, digits: int | None = None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.{digits}f}" if digits is not None else str(value)
-
-
-def _plain_pct(value: Any) -> str:
-    return "-" if value is None else f"{value:.2%}"
 
 
 def _slug(name: str) -> str:

@@ -5,13 +5,14 @@ outcome = run_study(load_spec("course-improvements"), "studies/ci", overrides=["
 
 from .results import collect, read_plan, read_results, write_results
 from .runner import StudyOutcome, run_study
-from .spec import PlannedRun, builtin_studies, builtin_study_path, expand, load_spec
+from .spec import PlannedRun, builtin_studies, builtin_study_path, check_reference, expand, load_spec
 
 __all__ = [
     "PlannedRun",
     "StudyOutcome",
     "builtin_studies",
     "builtin_study_path",
+    "check_reference",
     "collect",
     "expand",
     "load_spec",

@@ -1,4 +1,8 @@
-"""The study's results table: a row a run, read back from the run folders (so it survives resumes)."""
+"""The study's results table: a row a run, read back from the run folders (so it survives resumes).
+
+A row holds each figure at the run's best epoch (lowest validation loss, from summary.json), the same
+figures at its last epoch (`last_*`, from metrics.jsonl) and the size of its test set (from run.json).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,9 @@ from cnnlab.train import RunFolder
 PLAN = "study.json"
 RESULTS = "results.csv"
 METRICS = [f"{split}_{m}" for split in ("train", "val", "test") for m in ("loss", "top1", "top5")]
+LAST_METRICS = [f"last_{m}" for m in METRICS]  # the same figures at a run's last epoch, not its best
+REFERENCE_FIGURES = ["best_epoch", *METRICS]  # what a course report's best-epoch table may give for a run
+COMPARED = [*METRICS, *LAST_METRICS]  # the figures a conclusion may compare between two variants
 COLUMNS = [
     "variant",
     "seed",
@@ -21,6 +28,9 @@ COLUMNS = [
     "best_epoch",
     "epochs_run",
     *METRICS,
+    "last_epoch",
+    *LAST_METRICS,
+    "test_images",
     "seconds",
     "params",
     "images_per_second",
@@ -55,9 +65,32 @@ def collect(study_dir: str | Path) -> list[dict[str, Any]]:
         row = {"variant": run["variant"], "seed": run["seed"], "status": status, "folder": run["folder"]}
         for key in ("best_epoch", "epochs_run", *METRICS, "seconds", "params", "images_per_second"):
             row[key] = summary.get(key)
+        row.update(last_epoch(folder.read_metrics()))
+        row["test_images"] = folder.read_info().get("split_counts", {}).get("test")
         row["message"] = message
         rows.append(row)
     return rows
+
+
+def lower_is_better(metric: str) -> bool:
+    """Whether a smaller value of `metric` is the better one: losses (and `last_` losses) are."""
+    return metric.endswith("_loss")
+
+
+def is_top_k(metric: str) -> bool:
+    """Whether `metric` is a top-k accuracy, stored as a fraction (0.7631 for 76.31%)."""
+    return metric.endswith(("top1", "top5"))
+
+
+def last_epoch(history: list[dict[str, Any]]) -> dict[str, Any]:
+    """`last_epoch` and the `last_*` figures from a run's metrics.jsonl rows.
+
+    Read from the per-epoch rows rather than the summary, so run folders written before these columns
+    existed get them too. The last epoch is the highest-numbered row: an `epoch: 0` row (the model
+    evaluated before any training) is the last only when no epoch was trained.
+    """
+    last = max(history, key=lambda row: row["epoch"], default={})
+    return {"last_epoch": last.get("epoch"), **{f"last_{m}": last.get(m) for m in METRICS}}
 
 
 def write_results(study_dir: str | Path) -> Path:

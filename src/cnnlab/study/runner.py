@@ -25,7 +25,7 @@ from cnnlab.train import RunFolder, train
 from cnnlab.train.run_folder import FINISHED
 
 from .results import PLAN, read_plan, write_results
-from .spec import PlannedRun, baseline_of, expand, run_names
+from .spec import PlannedRun, baseline_of, check_reference, expand, run_names
 
 log = logging.getLogger("cnnlab")
 
@@ -49,6 +49,7 @@ def run_study(spec: StudySpec, out_dir: str | Path, overrides: Sequence[str] = (
     """Run (or resume) the study described by `spec` in `out_dir`."""
     study_dir = Path(out_dir)
     runs = expand(spec, overrides)
+    check_reference(spec, run_names(runs), baseline_of(spec, runs))  # before any training, not in the report
     if workers < 1:
         raise UserError("--workers must be at least 1")
     outcome = StudyOutcome(study_dir, len(runs))

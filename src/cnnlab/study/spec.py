@@ -16,6 +16,8 @@ from cnnlab.errors import UserError, did_you_mean
 from cnnlab.models import check_options
 from cnnlab.presets import preset_path
 
+from .results import COMPARED, REFERENCE_FIGURES, is_top_k
+
 
 @dataclass(frozen=True)
 class PlannedRun:
@@ -50,7 +52,9 @@ def load_spec(source: str | Path) -> StudySpec:
         path = builtin_study_path(str(source))
     data = read_yaml(path)
     spec = validate(data, StudySpec)
-    baseline_of(spec, expand(spec))  # a baseline that names nothing is an error now, not in the report
+    runs = expand(spec)
+    # a baseline, reference figure or conclusion that names nothing is an error now, not in the report
+    check_reference(spec, run_names(runs), baseline_of(spec, runs))
     return spec
 
 
@@ -71,6 +75,56 @@ def baseline_of(spec: StudySpec, runs: Sequence[PlannedRun]) -> str:
     if crossed:
         return crossed[0]
     raise UserError(f"study baseline '{spec.baseline}' is not one of its variants: {', '.join(names)}")
+
+
+def check_reference(spec: StudySpec, names: Sequence[str], baseline: str) -> None:
+    """Every variant and figure that the spec's `reference` and `conclusions` name exists in the study.
+
+    `names` are the expanded variant names (grid points included, e.g. 'lr=0.1') and `baseline` the
+    study's; a problem is a UserError listing each bad name with the valid ones.
+    """
+    problems = _reference_problems(spec, names) + _conclusion_problems(spec, names, baseline)
+    if len(problems) == 1:
+        raise UserError(f"study '{spec.name}': {problems[0]}")
+    if problems:
+        raise UserError(f"study '{spec.name}': invalid reference or conclusions:\n  " + "\n  ".join(problems))
+
+
+def _reference_problems(spec: StudySpec, names: Sequence[str]) -> list[str]:
+    problems = []
+    for variant, figures in (spec.reference.figures if spec.reference else {}).items():
+        if variant not in names:
+            problems.append(f"reference figures: {_not_a_variant(variant, names)}")
+        for figure, value in figures.items():
+            where = f"reference figure '{variant}.{figure}'"
+            if figure not in REFERENCE_FIGURES:
+                problems.append(f"{where}: {_not_one_of(figure, REFERENCE_FIGURES)}")
+            elif is_top_k(figure) and not 0 <= value <= 1:
+                problems.append(f"{where} = {value:g}: top-k figures are fractions (0.7631 for 76.31%)")
+    return problems
+
+
+def _conclusion_problems(spec: StudySpec, names: Sequence[str], baseline: str) -> list[str]:
+    problems = []
+    for k, conclusion in enumerate(spec.conclusions):
+        where = f"conclusion {k + 1} ('{conclusion.claim}')"
+        for role in ("variant", "baseline"):
+            name = getattr(conclusion, role)
+            if name is not None and name not in names:
+                problems.append(f"{where}: {role} {_not_a_variant(name, names)}")
+        if conclusion.metric not in COMPARED:
+            problems.append(f"{where}: metric {_not_one_of(conclusion.metric, COMPARED)}")
+        if conclusion.variant == (conclusion.baseline or baseline):
+            problems.append(f"{where}: compares '{conclusion.variant}' with itself; name another baseline")
+    return problems
+
+
+def _not_a_variant(name: str, names: Sequence[str]) -> str:
+    return f"'{name}' is not a variant of the study{did_you_mean(name, names)}; variants: {', '.join(names)}"
+
+
+def _not_one_of(name: str, valid: Sequence[str]) -> str:
+    return f"'{name}' is not one of: {', '.join(valid)}{did_you_mean(name, valid)}"
 
 
 def nested(overrides: Mapping[str, Any]) -> dict[str, Any]:
