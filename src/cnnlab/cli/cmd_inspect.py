@@ -28,7 +28,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
         "inspect",
         help="a model layer by layer: shapes, parameters, receptive field, MACs",
         description="A model layer by layer (output shape, weights, biases, receptive field, jump, "
-        "multiply-accumulates) and its totals; or the output-size arithmetic of one layer.",
+        "multiply-accumulates) and its totals; or the output-size arithmetic of one layer; or a 2-D "
+        "convolution worked by hand (--conv P K).",
     )
     p.add_argument("model", nargs="?", help="a registered model (`cnnlab models` lists them)")
     p.add_argument("options", nargs="*", metavar="key=value", help="model options, e.g. conv_bias=false")
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         print(layer_arithmetic(args.layer_size, args.kernel_for))
         return 0
     if not args.model:
-        raise UserError("give a model to inspect (`cnnlab models` lists them), or --layer-size W K P S")
+        raise UserError("give a model to inspect (`cnnlab models` lists them), or --layer-size W K P S, or --conv P K")
     summary = summarize_registered(
         args.model,
         input_shape=parse_shape(args.input),
