@@ -126,6 +126,23 @@ def write_idx_folder(folder: Path, train: int = 20, test: int = 10, gz: bool = T
     return arrays
 
 
+def write_bar_idx_folder(folder: Path, train: int = 60, test: int = 30, seed: int = 0) -> dict:
+    """A tiny MNIST in the four official gzipped idx files that a perceptron can learn: an image of class c
+    is dim noise with a bright bar across rows 2c + 4 and 2c + 5. Returns the arrays written."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = {}
+    for prefix, count in (("train", train), ("t10k", test)):
+        labels = np.arange(count, dtype=np.uint8) % 10
+        images = rng.integers(0, 60, (count, 28, 28), dtype=np.uint8)
+        for image, label in zip(images, labels, strict=True):
+            image[2 * label + 4 : 2 * label + 6, 4:24] = 255
+        arrays[f"{prefix}-images-idx3-ubyte"], arrays[f"{prefix}-labels-idx1-ubyte"] = images, labels
+    for name, array in arrays.items():
+        (folder / f"{name}.gz").write_bytes(gzip.compress(idx_bytes(array)))
+    return arrays
+
+
 # -- image folders --------------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ import torch
 
 from cnnlab.basics import STEPS, MLPSettings, fit_mlp, load_basics_data, make_learner, mlp_layers
 from cnnlab.basics.fit import default_epochs
-from cnnlab.basics.mlp import init_params
+from cnnlab.basics.mlp import cross_entropy, forward, init_params
 from cnnlab.errors import UserError
 
 
@@ -101,6 +101,8 @@ def test_a_huge_but_finite_loss_leaves_a_note(circles) -> None:
         (MLPSettings(batch_size=-2), "--batch-size must be at least 1"),
         (MLPSettings(lr=0.0), "--lr must be a positive number"),
         (MLPSettings(lr=float("nan")), "--lr must be a positive number"),
+        (MLPSettings(init_std=0.0), "--init-std must be a positive finite number"),
+        (MLPSettings(init_std=float("inf")), "--init-std must be a positive finite number"),
     ],
 )
 def test_bad_settings_are_user_errors(circles, settings, message) -> None:
@@ -122,3 +124,27 @@ def test_the_nn_layers_hold_the_same_weights_and_compute_the_same_logits() -> No
 def test_default_epochs_depend_on_the_size_of_the_set() -> None:
     assert default_epochs(800) == 50 and default_epochs(60_000) == 10
     assert MLPSettings().for_examples(800).epochs == 50 and MLPSettings(epochs=3).for_examples(800).epochs == 3
+
+
+def test_init_std_sets_the_standard_deviation_of_the_initial_weights() -> None:
+    params = init_params(784, 100, 10, torch.Generator().manual_seed(0), torch.float64, std=0.3)  # 002, 1.2.1
+    assert params.W_h.std().item() == pytest.approx(0.3, abs=0.005)  # 78,400 draws
+    assert params.W_y.std().item() == pytest.approx(0.3, abs=0.03)  # 1,000 draws
+    assert params.W_h.mean().abs().item() < 0.005
+    assert not params.b_h.any() and not params.b_y.any()  # biases start at zero either way
+    default = init_params(784, 100, 10, torch.Generator().manual_seed(0), torch.float64)
+    assert default.W_h.std().item() == pytest.approx(784**-0.5, rel=0.02)  # N(0, 1/fan_in)
+    assert default.W_y.std().item() == pytest.approx(100**-0.5, rel=0.1)
+
+
+def test_every_step_starts_from_the_init_std_weights_and_the_four_still_agree(circles64) -> None:
+    settings = MLPSettings(hidden=16, lr=0.3, epochs=2, batch_size=50, seed=3, init_std=0.3)
+    start = init_params(2, 16, 2, torch.Generator().manual_seed(3), torch.float64, std=0.3)
+    start_loss = cross_entropy(forward(start, circles64.x_train).logits, circles64.y_train).item()
+    runs = {step: fit_mlp(circles64, replace(settings, step=step)) for step in STEPS}
+    for step, run in runs.items():
+        # each learner's own weights give the loss at epoch 0: the N(0, 0.3^2) draw, not the default one
+        assert run.history[0].train_loss == pytest.approx(start_loss, rel=1e-12), step
+        np.testing.assert_allclose(run.batch_losses, runs["manual"].batch_losses, rtol=1e-10, err_msg=step)
+    default = fit_mlp(circles64, replace(settings, init_std=None))
+    assert default.history[0].train_loss != pytest.approx(start_loss, rel=1e-3)

@@ -35,6 +35,7 @@ def corner_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (["filters", "--layer", "features.conv2"], "filters-features.conv2.png"),
         (["activations", "--image", "IMAGE"], "activations-probe.png"),
         (["activations", "--image", "IMAGE", "--layer", "features.pool1"], "activations-features.pool1-probe.png"),
+        (["activations", "--image", "IMAGE", "--overlay", "--maps", "4"], "activations-probe-overlay.png"),
         (["gradcam", "--image", "IMAGE"], "gradcam-probe.png"),
         (["gradcam", "--image", "IMAGE", "--class", "bottom_left"], "gradcam-probe-bottom_left.png"),
         (["confusion"], "confusion.png"),

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import subprocess
+import sys
 
 import pytest
 
 from cnnlab.cli import cmd_inspect, cmd_models
+from cnnlab.cli.main import main
 from cnnlab.errors import UserError
 
 
@@ -101,3 +105,63 @@ def test_models_json(capsys) -> None:
     data = {m["name"]: m for m in json.loads(capsys.readouterr().out)}
     assert data["resnet18"]["options"]["pretrained"] == {"type": "bool", "default": True}
     assert data["fastnet"]["options"]["widths"]["default"] == [64, 256, 256]
+
+
+# -- --conv P K: report 004, task 1a ---------------------------------------------------------------
+
+REPORT_P, SOBEL = "1,0,2,3,1;3,2,0,7,0;0,6,1,1,4", "-1,0,1;-2,0,2;-1,0,1"
+
+
+def test_conv_prints_the_reports_output(capsys) -> None:
+    # the kernel's first entry is negative: it must still be read as a value, not as an option
+    assert main(["inspect", "--conv", REPORT_P, SOBEL, "--padding", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "c11 = 0(-1) + 0(0) + 0(1) + 0(-2) + 1(0) + 0(2) + 0(-1) + 3(0) + 2(1) = 2" in lines  # equation 5
+    assert lines[-3:] == ["    2  -1  11  -2 -13", "   10  -4   8   2 -18", "   14  -1  -5   6  -9"]  # equation 6
+    assert "  0 3 2 0 7 0 0" in lines  # the padded input, equation 2
+
+
+def test_conv_flip_and_stride_reach_the_computation(capsys) -> None:
+    assert main(["inspect", "--conv", REPORT_P, SOBEL, "--padding", "1", "--stride", "2", "--flip"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("P (3x5):") and "convolution: K rotated 180 degrees slides over Pz, stride 2" in out
+    assert "conv2d computes the cross-correlation (no flip)" in out
+    assert out.splitlines()[-2:] == ["   -2 -11  13", "  -14   5   9"]  # minus C at rows 1, 3 and columns 1, 3, 5
+
+
+MALFORMED = "write the rows separated by ';' and the entries by ','"  # what a malformed matrix's error adds
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--conv", "1,0,2;3,2", SOBEL], "--conv P '1,0,2;3,2': row 2 has 2 entries but row 1 has 3 entries"),
+        (["--conv", REPORT_P, "-1,0,1;-2,zero,2"], "--conv K '-1,0,1;-2,zero,2': 'zero' in row 2 is not a number"),
+        (["--conv", "", SOBEL], f"--conv P is empty: {MALFORMED}"),
+        (["--conv", "1,2;3,4", SOBEL], "the kernel K (3x3) is larger than the padded input (2x2"),
+        (["--conv", REPORT_P, SOBEL, "--padding", "-1"], "--padding must be 0 or more"),
+        (["--padding", "1"], "--padding is for --conv P K only"),
+        (["--stride", "2", "--flip"], "--stride and --flip are for --conv P K only"),
+        (["tme2", "--conv", REPORT_P, SOBEL], "--conv P K stands alone"),
+    ],
+)
+def test_conv_mistakes_exit_2_naming_the_argument(argv: list[str], message: str, capsys) -> None:
+    assert main(["inspect", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("cnnlab: error: ") and message in err and "Traceback" not in err
+    names_a_matrix = re.match(r"cnnlab: error: --conv [PK] ('|is empty)", err) is not None
+    assert (MALFORMED in err) == names_a_matrix
+
+
+def test_conv_with_one_matrix_is_a_usage_error(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["inspect", "--conv", REPORT_P])
+    assert exit_.value.code == 2 and "--conv: expected 2 arguments" in capsys.readouterr().err
+
+
+def test_a_malformed_matrix_exits_2_without_a_traceback_from_the_shell() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "cnnlab", "inspect", "--conv", "1,2;3", "1"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--conv P '1,2;3': row 2 has 1 entry" in result.stderr

@@ -35,3 +35,13 @@ def test_equal_to_torch(padding: int, stride: int) -> None:
 def test_mismatched_channels_are_refused() -> None:
     with pytest.raises(ValueError, match="must be"):
         conv2d_manual(np.zeros((3, 5, 5)), np.zeros((2, 3, 3)))
+
+
+def test_flip_rotates_every_channel_of_the_kernel_by_180_degrees() -> None:
+    rng = np.random.default_rng(7)
+    image, kernel = rng.normal(size=(2, 6, 5)), rng.normal(size=(2, 3, 2))
+    ours = conv2d_manual(image, kernel, padding=1, stride=2, flip=True)
+    flipped = torch.flip(torch.from_numpy(kernel), dims=(1, 2))
+    theirs = F.conv2d(torch.from_numpy(image)[None], flipped[None], padding=1, stride=2)
+    np.testing.assert_allclose(ours, theirs[0, 0].numpy(), atol=1e-12)
+    assert not np.allclose(ours, conv2d_manual(image, kernel, padding=1, stride=2))

@@ -100,11 +100,11 @@ def run_svm(
 
 
 def mlp_title(experiment: MLPExperiment) -> str:
-    """What was trained, in one line: data, architecture, step and schedule."""
+    """What was trained, in one line: data, architecture, step, schedule and initial weights."""
     s, data = experiment.run.settings, experiment.data
     return (
         f"{data.name}: {data.features} -> {s.hidden} tanh -> {data.num_classes} softmax, step '{s.step}', "
-        f"SGD lr {s.lr:g}, batch {s.batch_size}, {s.epochs} epochs, seed {s.seed}"
+        f"SGD lr {s.lr:g}, batch {s.batch_size}, {s.epochs} epochs, seed {s.seed}, weights {s.init_label()}"
     )
 
 

@@ -15,7 +15,7 @@ import torch
 from cnnlab.data import Preprocessor, fit_preprocess, load
 from cnnlab.errors import UserError, did_you_mean
 
-SOURCES = ("circles", "moons", "digits", "fashion-mnist")
+SOURCES = ("circles", "moons", "digits", "mnist", "fashion-mnist")
 PLANAR_SOURCES = ("circles", "moons")
 
 

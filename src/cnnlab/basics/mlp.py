@@ -55,15 +55,22 @@ def init_params(
     classes: int,
     generator: torch.Generator,
     dtype: torch.dtype = torch.float32,
+    std: float | None = None,
 ) -> MLPParams:
-    """Weights drawn from N(0, 1/fan_in), biases zero.
+    """Weights drawn from N(0, 1/fan_in), or from N(0, std^2) when `std` is given; biases zero.
 
-    The 1/fan_in variance keeps h~ of order 1 whatever D is, so tanh starts in its linear range
-    instead of saturating (where its derivative 1 - h^2 vanishes and learning stalls).
+    The default 1/fan_in variance keeps h~ of order 1 whatever D is, so tanh starts in its linear
+    range instead of saturating (where its derivative 1 - h^2 vanishes and learning stalls). A fixed
+    `std` is the course's choice: report 002 (section 1.2.1) draws its parameters with
+    torch.normal(0, 0.3, size=(size 1, size 2)), which suits its 2-D circles but saturates tanh on
+    784 pixels (with standardised inputs h~ then has a standard deviation of about
+    0.3 * sqrt(784) = 8.4). The report does not say whether its biases are drawn too; here they stay
+    zero, so `std` sets the weights only.
     """
 
     def weight(rows: int, cols: int) -> torch.Tensor:
-        return torch.randn(rows, cols, generator=generator, dtype=dtype) / cols**0.5
+        normal = torch.randn(rows, cols, generator=generator, dtype=dtype)
+        return normal * std if std is not None else normal / cols**0.5
 
     return MLPParams(
         W_h=weight(hidden, inputs),

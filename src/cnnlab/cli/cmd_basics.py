@@ -39,9 +39,16 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     defaults = MLPSettings()
     mlp.add_argument("--hidden", type=int, default=defaults.hidden, help=f"hidden units (default: {defaults.hidden})")
     mlp.add_argument("--lr", type=float, default=defaults.lr, help=f"SGD learning rate (default: {defaults.lr:g})")
-    mlp.add_argument("--epochs", type=int, help="epochs (default: 50 on the small sets, 10 on fashion-mnist)")
+    mlp.add_argument("--epochs", type=int, help="epochs (default: 50 on the small sets, 10 on mnist and fashion-mnist)")
     mlp.add_argument("--batch-size", type=int, default=defaults.batch_size, help="examples a batch (default: 32)")
     mlp.add_argument("--seed", type=int, default=defaults.seed, help="initial weights and batch order (default: 0)")
+    mlp.add_argument(
+        "--init-std",
+        type=float,
+        metavar="S",
+        help="draw the initial weights from N(0, S^2), e.g. 0.3 as report 002 (section 1.2.1) does with "
+        "torch.normal(0, 0.3, ...); biases start at zero (default: N(0, 1/fan_in), std 1/sqrt(inputs of the layer))",
+    )
     mlp.add_argument(
         "--boundary-at",
         type=_step_list,
@@ -74,6 +81,7 @@ def run_mlp_command(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         seed=args.seed,
+        init_std=args.init_std,
     )
     out = args.out or DEFAULT_OUT / f"mlp-{args.data.strip().lower()}-{args.step}"
     began = time.perf_counter()

@@ -1,6 +1,7 @@
 """`cnnlab inspect MODEL [key=value ...] [--input C,H,W] [--classes K] [--json]`: a model layer by layer.
 
-Also the arithmetic of one layer: `--layer-size W K [P [S]]` and `--kernel-for W_IN W_OUT [P [S]]`.
+Also the arithmetic of one layer: `--layer-size W K [P [S]]` and `--kernel-for W_IN W_OUT [P [S]]`; and a
+2-D convolution worked by hand: `--conv P K [--padding N] [--stride N] [--flip]`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,15 @@ import re
 
 from cnnlab.config import parse_overrides
 from cnnlab.errors import UserError
-from cnnlab.inspect import explain_layer_size, format_summary, kernel_for_output, summarize_registered
+from cnnlab.inspect import (
+    explain_convolution,
+    explain_layer_size,
+    format_explained_convolution,
+    format_summary,
+    kernel_for_output,
+    parse_matrix,
+    summarize_registered,
+)
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
@@ -19,7 +28,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
         "inspect",
         help="a model layer by layer: shapes, parameters, receptive field, MACs",
         description="A model layer by layer (output shape, weights, biases, receptive field, jump, "
-        "multiply-accumulates) and its totals; or the output-size arithmetic of one layer.",
+        "multiply-accumulates) and its totals; or the output-size arithmetic of one layer; or a 2-D "
+        "convolution worked by hand (--conv P K).",
     )
     p.add_argument("model", nargs="?", help="a registered model (`cnnlab models` lists them)")
     p.add_argument("options", nargs="*", metavar="key=value", help="model options, e.g. conv_bias=false")
@@ -45,15 +55,43 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
         metavar="N",
         help="W_IN W_OUT [P [S]]: the kernel size that turns W_IN into W_OUT",
     )
+    p.add_argument(
+        "--conv",
+        nargs=2,
+        metavar=("P", "K"),
+        help="work a 2-D convolution by hand: image P and kernel K as rows separated by ';' and entries by ',', "
+        "e.g. --conv '1,0,2;3,2,0' '-1,0;1,0'; prints the padded input, the sum behind c11 and the output",
+    )
+    p.add_argument("--padding", type=int, metavar="N", help="--conv: rings of zeros around P (default 0)")
+    p.add_argument("--stride", type=int, metavar="N", help="--conv: pixels the kernel moves a step (default 1)")
+    p.add_argument(
+        "--flip",
+        action="store_true",
+        help="--conv: the true convolution (K rotated 180 degrees) instead of the cross-correlation, which is "
+        "what torch's conv2d computes",
+    )
+    # argparse takes a word like '-1,0,1;-2,0,2' for an unknown option; here a '-' before a digit starts a
+    # value (a negative number or a matrix), so `--conv P K` takes kernels that begin with a negative entry
+    p._negative_number_matcher = re.compile(r"^-\.?\d")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.conv:
+        if args.model or args.layer_size or args.kernel_for:
+            raise UserError("--conv P K stands alone: give it without a model, --layer-size or --kernel-for")
+        image, kernel = parse_matrix(args.conv[0], "--conv P"), parse_matrix(args.conv[1], "--conv K")
+        padding, stride = args.padding or 0, 1 if args.stride is None else args.stride
+        print(format_explained_convolution(explain_convolution(image, kernel, padding, stride, args.flip)))
+        return 0
+    conv_only = [f"--{flag}" for flag in ("padding", "stride", "flip") if getattr(args, flag) not in (None, False)]
+    if conv_only:
+        raise UserError(f"{' and '.join(conv_only)} {'is' if len(conv_only) == 1 else 'are'} for --conv P K only")
     if args.layer_size or args.kernel_for:
         print(layer_arithmetic(args.layer_size, args.kernel_for))
         return 0
     if not args.model:
-        raise UserError("give a model to inspect (`cnnlab models` lists them), or --layer-size W K P S")
+        raise UserError("give a model to inspect (`cnnlab models` lists them), or --layer-size W K P S, or --conv P K")
     summary = summarize_registered(
         args.model,
         input_shape=parse_shape(args.input),

@@ -9,7 +9,14 @@ draw_figure("gradcam", "runs/first", image="cat.png")   # -> runs/first/figures/
 Nothing here trains: every figure reads the run's saved weights, preprocessing and metrics.
 """
 
-from .activations import LayerActivation, activation_maps, activations_figure, draw_activations, layer_outputs
+from .activations import (
+    LayerActivation,
+    activation_figure,
+    activation_maps,
+    activations_figure,
+    draw_activations,
+    layer_outputs,
+)
 from .confusion import Confusion, confusion_figure, confusion_on_test, draw_confusion, load_test_split, predict_samples
 from .curves import curves_figure
 from .figure import KINDS, draw_figure
@@ -17,6 +24,7 @@ from .filters import FilterGrid, draw_filters, filter_grid, filters_figure, scal
 from .gradcam import GradCam, class_index, draw_gradcam, grad_cam, gradcam_figure
 from .inputs import ImageInput, load_image
 from .layers import choose_conv, choose_layer, conv_layers, named_layers
+from .overlay import draw_overlay, upsample_maps
 
 __all__ = [
     "KINDS",
@@ -25,6 +33,7 @@ __all__ = [
     "GradCam",
     "ImageInput",
     "LayerActivation",
+    "activation_figure",
     "activation_maps",
     "activations_figure",
     "choose_conv",
@@ -39,6 +48,7 @@ __all__ = [
     "draw_figure",
     "draw_filters",
     "draw_gradcam",
+    "draw_overlay",
     "filter_grid",
     "filters_figure",
     "grad_cam",
@@ -49,4 +59,5 @@ __all__ = [
     "named_layers",
     "predict_samples",
     "scale_kernels",
+    "upsample_maps",
 ]

@@ -2,6 +2,10 @@
 
 Outputs are copied as the hook sees them: cnnlab's models use in-place activations, which would
 otherwise overwrite a conv layer's output with its ReLU after the hook has run.
+
+The maps are drawn side by side, or each laid over the input image (`overlay`), which shows where in
+the image a channel responds: report 004 (task 4c, figures 12 and 13) finds the maps of ResNet18's
+last conv layer hard to read alone, and sees the zebra's legs and head once they lie over the image.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from cnnlab.inference import load_run
 from .canvas import default_path, grid_shape, label_tiles, mosaic, new_figure, save_png, show_image, show_mosaic
 from .inputs import ImageInput, load_image, run_label
 from .layers import choose_conv, choose_layer
+from .overlay import draw_overlay, upsample_maps
 
-MAX_MAPS = 64  # feature maps drawn; the title says when more were left out
+MAX_MAPS = 64  # feature maps drawn unless a number is asked for; the title says when more were left out
 
 
 @dataclass(frozen=True)
@@ -64,18 +69,58 @@ def activation_maps(model: nn.Module, x: torch.Tensor, layer: str | None = None)
     return LayerActivation(name, layer_outputs(model, x, [name])[name][0])
 
 
-def draw_activations(
-    activation: LayerActivation, image: ImageInput, path: str | Path, title: str, classes: Sequence[str] = ()
-) -> Path:
-    """The input beside the layer's maps (one colour scale for all) or, for a vector, a bar per unit."""
+def activation_figure(
+    activation: LayerActivation,
+    image: ImageInput,
+    title: str,
+    classes: Sequence[str] = (),
+    overlay: bool = False,
+    maps: int | None = None,
+) -> Figure:
+    """The input beside the layer's maps (one colour scale for all) or, for a vector, a bar per unit.
+
+    `overlay` lays each map, upsampled to the image's size, semi-transparent over the input instead (as
+    Grad-CAM lays its heat map). `maps` draws the first that many channels (default: up to MAX_MAPS).
+    Both need feature maps: asking for them on a vector (a fully connected layer) is a UserError.
+    """
     output = activation.output.float()
-    figure = _maps_figure(output, image) if output.dim() == 3 else _vector_figure(output.flatten(), image, classes)
+    if output.dim() != 3:
+        if overlay or maps is not None:
+            flag = "--overlay lays feature maps over the image" if overlay else "--maps counts feature maps"
+            raise UserError(
+                f"{flag}, but layer '{activation.layer}' outputs a vector of {output.numel()} values (a fully "
+                "connected layer has no positions in the image): choose a conv or pooling layer with --layer "
+                "(`cnnlab inspect MODEL` lists them)"
+            )
+        figure = _vector_figure(output.flatten(), image, classes)
+    else:
+        if maps is not None and maps < 1:
+            raise UserError(f"--maps must be at least 1, not {maps}")
+        shown = output[: maps or MAX_MAPS]
+        figure = _overlay_figure(shown, len(output), image) if overlay else _maps_figure(shown, len(output), image)
     figure.suptitle(title, fontsize=10)
-    return save_png(figure, path)
+    return figure
 
 
-def _maps_figure(maps: torch.Tensor, image: ImageInput) -> Figure:
-    shown = maps[:MAX_MAPS].numpy()
+def draw_activations(
+    activation: LayerActivation,
+    image: ImageInput,
+    path: str | Path,
+    title: str,
+    classes: Sequence[str] = (),
+    overlay: bool = False,
+    maps: int | None = None,
+) -> Path:
+    """Write `activation_figure(...)` as a PNG and return its path."""
+    return save_png(activation_figure(activation, image, title, classes, overlay, maps), path)
+
+
+def _left_out(shown: int, total: int) -> str:
+    return f" (the first {shown} of {total})" if shown < total else ""
+
+
+def _maps_figure(maps: torch.Tensor, total: int, image: ImageInput) -> Figure:
+    shown = maps.numpy()
     h, w = shown.shape[1:]
     rows, cols = grid_shape(len(shown))
     tile = min(1.1, 9.0 / cols, 7.5 / rows)  # inches a map: 64 maps stay on one page
@@ -88,9 +133,34 @@ def _maps_figure(maps: torch.Tensor, image: ImageInput) -> Figure:
     )
     label_tiles(maps_ax, "x", cols, w, [f"+{c}" for c in range(cols)], "channel = row start + column")
     label_tiles(maps_ax, "y", rows, h, [str(r * cols) for r in range(rows)], "channel (row start)")
-    left_out = f" (the first {MAX_MAPS} of {len(maps)})" if len(maps) > MAX_MAPS else ""
-    maps_ax.set_title(f"{len(shown)} feature maps {h}x{w}{left_out}", fontsize=9)
+    maps_ax.set_title(f"{len(shown)} feature maps {h}x{w}{_left_out(len(shown), total)}", fontsize=9)
     figure.colorbar(drawn, ax=maps_ax, shrink=0.8).set_label("activation", fontsize=8)
+    return figure
+
+
+def _overlay_figure(maps: torch.Tensor, total: int, image: ImageInput) -> Figure:
+    """The input, then a panel per channel: its map upsampled to the image and laid over it (one colour scale)."""
+    height, width = image.pixels.shape[:2]
+    upsampled = upsample_maps(maps, (height, width)).numpy()
+    low, high = float(maps.min()), float(maps.max())
+    rows, cols = grid_shape(len(maps) + 1)
+    tile = min(1.6, 11.0 / cols, 8.5 / rows)  # inches a panel: 64 maps and the input stay on one page
+    figure = new_figure(cols * tile + 1.0, rows * tile + 1.0)
+    axes = figure.subplots(rows, cols, squeeze=False).ravel()
+    show_image(axes[0], image.pixels, f"input ({image.path.name})")
+    panels = axes[1 : len(maps) + 1]
+    for channel, ax in enumerate(panels):
+        heat = draw_overlay(ax, image.pixels, upsampled[channel], f"channel {channel}", low, max(high, low + 1e-6))
+        ax.set_axis_off()
+    for ax in axes[len(maps) + 1 :]:
+        ax.remove()
+    figure.colorbar(heat, ax=list(panels), shrink=0.8).set_label("activation", fontsize=8)
+    h, w = maps.shape[1:]
+    figure.supxlabel(
+        f"{len(maps)} feature maps {h}x{w}{_left_out(len(maps), total)}, each upsampled to {height}x{width} and "
+        "laid half-transparent over the input",
+        fontsize=8,
+    )
     return figure
 
 
@@ -112,12 +182,19 @@ def _vector_figure(values: torch.Tensor, image: ImageInput, classes: Sequence[st
 
 
 def activations_figure(
-    run_dir: str | Path, image: str | Path, layer: str | None = None, out: str | Path | None = None
+    run_dir: str | Path,
+    image: str | Path,
+    layer: str | None = None,
+    out: str | Path | None = None,
+    overlay: bool = False,
+    maps: int | None = None,
 ) -> Path:
-    """Draw `layer`'s activations (default: the first conv layer) for `image`; returns the PNG's path."""
+    """Draw `layer`'s activations (default: the first conv layer) for `image`, laid over it with `overlay`,
+    the first `maps` channels when given; returns the PNG's path."""
     run = load_run(run_dir)
     picture = load_image(run, image)
     activation = activation_maps(run.model, picture.x, layer)
-    title = f"{run_label(run)}: activations of {activation.layer} for {picture.path.name}"
-    path = out or default_path(run_dir, "activations", layer, picture.path.stem)
-    return draw_activations(activation, picture, path, title, run.classes)
+    over = " over the input" if overlay else ""
+    title = f"{run_label(run)}: activations of {activation.layer} for {picture.path.name}{over}"
+    path = out or default_path(run_dir, "activations", layer, picture.path.stem, "overlay" if overlay else None)
+    return draw_activations(activation, picture, path, title, run.classes, overlay, maps)

@@ -18,7 +18,7 @@ from .gradcam import gradcam_figure
 KINDS = ("filters", "activations", "gradcam", "confusion", "curves")
 TAKES = {  # the options each kind uses; giving another is a mistake worth reporting
     "filters": {"layer"},
-    "activations": {"image", "layer"},
+    "activations": {"image", "layer", "overlay", "maps"},
     "gradcam": {"image", "layer", "class"},
     "confusion": set(),
     "curves": set(),
@@ -34,11 +34,13 @@ def draw_figure(
     layer: str | None = None,
     class_name: str | None = None,
     out: str | Path | None = None,
+    overlay: bool = False,
+    maps: int | None = None,
 ) -> Path:
     """Write the `kind` figure of the run in `run_dir` (to `out`, default RUN_DIR/figures/) and return its path."""
     if kind not in KINDS:
         raise UserError(f"unknown figure '{kind}'{did_you_mean(kind, KINDS)}: choose one of {', '.join(KINDS)}")
-    given = {"image": image, "layer": layer, "class": class_name}
+    given = {"image": image, "layer": layer, "class": class_name, "overlay": overlay or None, "maps": maps}
     unused = [f"--{option}" for option, value in given.items() if value is not None and option not in TAKES[kind]]
     if unused:
         raise UserError(f"viz {kind} does not use {', '.join(unused)}")
@@ -48,7 +50,7 @@ def draw_figure(
         return filters_figure(run_dir, layer, out)
     if kind == "activations":
         assert image is not None
-        return activations_figure(run_dir, image, layer, out)
+        return activations_figure(run_dir, image, layer, out, overlay, maps)
     if kind == "gradcam":
         assert image is not None
         return gradcam_figure(run_dir, image, layer, class_name, out)

@@ -21,6 +21,7 @@ from cnnlab.inference import load_run
 from .canvas import default_path, new_figure, save_png, show_image
 from .inputs import ImageInput, load_image, run_label
 from .layers import choose_conv
+from .overlay import draw_overlay, upsample_maps
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,8 @@ def grad_cam(model: nn.Module, x: torch.Tensor, layer: str | None = None, class_
     finally:
         handle.remove()
     weights = gradient.mean(dim=(2, 3), keepdim=True)
-    coarse = F.relu((weights * maps.detach()).sum(dim=1, keepdim=True)).float()
-    cam = F.interpolate(coarse, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
+    coarse = F.relu((weights * maps.detach()).sum(dim=1)).float()  # (1, h, w)
+    cam = upsample_maps(coarse, (x.shape[-2], x.shape[-1]))[0]
     peak = float(cam.max())
     return GradCam(
         layer=name,
@@ -77,7 +78,7 @@ def grad_cam(model: nn.Module, x: torch.Tensor, layer: str | None = None, class_
         predicted=predicted,
         predicted_probability=float(probabilities[predicted]),
         cam=cam / peak if peak > 0 else cam,
-        coarse=coarse[0, 0],
+        coarse=coarse[0],
     )
 
 
@@ -95,8 +96,9 @@ def draw_gradcam(result: GradCam, image: ImageInput, path: str | Path, title: st
     figure = new_figure(9.0, 4.6)
     image_ax, overlay_ax = figure.subplots(1, 2)
     show_image(image_ax, image.pixels, f"input ({image.path.name})")
-    show_image(overlay_ax, image.pixels, f"Grad-CAM of {result.layer} over the input")
-    heat = overlay_ax.imshow(result.cam.numpy(), cmap="jet", alpha=0.5, vmin=0.0, vmax=1.0, interpolation="bilinear")
+    heat = draw_overlay(
+        overlay_ax, image.pixels, result.cam.numpy(), f"Grad-CAM of {result.layer} over the input", 0, 1
+    )
     figure.colorbar(heat, ax=overlay_ax, shrink=0.8).set_label("evidence (1 = strongest)", fontsize=8)
     figure.suptitle(title, fontsize=10)
     return save_png(figure, path)

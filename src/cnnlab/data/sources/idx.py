@@ -139,11 +139,18 @@ class IdxSource(Source):
                 self.folder / filename,
                 md5,
                 what=f"{self.name} ({filename})",
-                manual_hint=(
-                    f"Without internet, put the four official idx files ({', '.join(self.spec['md5'])}) "
-                    f"in '{self.folder}', or set data.source to the folder that holds them."
-                ),
+                manual_hint=self._manual_hint(),
             )
+
+    def _manual_hint(self) -> str:
+        """What to do without internet: the four files by name, and the folder they go in."""
+        assert self.spec is not None
+        return (
+            f"Without internet, put the four official idx files ({', '.join(self.spec['md5'])}; gzipped or "
+            f"not) in '{self.folder}', the '{self.name}' folder of the data root (set the data root with "
+            f"$CNNLAB_DATA, or data.root in a config), or point a config's data.source at the folder that "
+            "holds them."
+        )
 
     def decode(self, files: list[Path], store: ArrayStore) -> None:
         arrays = {key: read_idx(path) for key, path in zip(FILES, files, strict=True)}
