@@ -121,11 +121,11 @@ def test_the_overlay_file_is_written_beside_the_plain_one_and_differs(corner_run
 
 def test_overlay_of_a_fully_connected_layer_is_a_usage_error(digits_run: Path, tmp_path: Path, capsys) -> None:
     image = digit_png(tmp_path / "three.png")
-    argv = ["viz", "activations", str(digits_run), "--image", str(image), "--layer", "classifier.fc1"]
-    out = tmp_path / "fc1.png"
+    argv = ["viz", "activations", str(digits_run), "--image", str(image), "--layer", "classifier.fc4"]
+    out = tmp_path / "fc4.png"
     assert main([*argv, "--overlay", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "--overlay lays feature maps over the image, but layer 'classifier.fc1' outputs a vector of 32" in err
+    assert "--overlay lays feature maps over the image, but layer 'classifier.fc4' outputs a vector of 32" in err
     assert "choose a conv or pooling layer" in err and "Traceback" not in err and not out.exists()
     assert main([*argv, "--maps", "4"]) == 2 and "--maps counts feature maps" in capsys.readouterr().err
     with pytest.raises(UserError, match="viz gradcam does not use --overlay"):
