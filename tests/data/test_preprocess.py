@@ -57,6 +57,18 @@ def test_none_scales_to_unit_range(splits) -> None:
     torch.testing.assert_close(out, raw.permute(0, 3, 1, 2).float() / 255)
 
 
+def test_signed_is_torchvisions_normalize_half_half(splits) -> None:
+    from torchvision.transforms import Normalize
+
+    raw = torch.from_numpy(splits.test.take())
+    out = fit_preprocess(splits.train, "signed").apply(raw)
+    expected = Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))(raw.permute(0, 3, 1, 2).float() / 255)
+    torch.testing.assert_close(out, expected)
+    assert (
+        float(fit_preprocess(splits.train, "signed").apply(torch.full((1, 1, 1, 3), 255, dtype=torch.uint8)).min()) == 1
+    )
+
+
 def test_zca_whitens_the_training_covariance_to_identity() -> None:
     rng = np.random.default_rng(0)
     rotation = np.linalg.qr(rng.normal(size=(12, 12)))[0]

@@ -7,6 +7,7 @@ import pytest
 
 from cnnlab.data import Dataset, Samples, load, split
 from cnnlab.data.split import stratified_indices
+from cnnlab.errors import UserError
 
 
 def _dataset(labels: np.ndarray) -> Dataset:
@@ -58,3 +59,15 @@ def test_digits_split_end_to_end() -> None:
     splits = split(load("digits"), val_fraction=0.1, seed=0)
     assert len(splits.train) + len(splits.val) + len(splits.test) == 1797
     assert max(splits.val.class_counts(10)) - min(splits.val.class_counts(10)) <= 1
+
+
+def test_train_size_keeps_a_stratified_subset_of_what_the_val_split_leaves() -> None:
+    labels = np.repeat([0, 1, 2], [100, 100, 100])
+    whole = split(_dataset(labels), val_fraction=0.1, seed=3)
+    part = split(_dataset(labels), val_fraction=0.1, seed=3, train_size=120)
+    assert part.train.class_counts(3) == [40, 40, 40]  # 120 of the 270 left, a third of each class
+    np.testing.assert_array_equal(part.val.rows, whole.val.rows)  # the validation split does not move
+    assert set(part.train.rows) < set(whole.train.rows)
+    np.testing.assert_array_equal(split(_dataset(labels), 0.1, 3, train_size=120).train.rows, part.train.rows)
+    with pytest.raises(UserError, match=r"data.train_size=271 asks for more training examples than the 270"):
+        split(_dataset(labels), val_fraction=0.1, seed=3, train_size=271)

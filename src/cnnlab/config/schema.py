@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-PREPROCESS_METHODS = ("none", "standardize", "minmax", "zca")
+PREPROCESS_METHODS = ("none", "standardize", "minmax", "signed", "zca")
 OPTIMIZERS = ("sgd", "adam", "adamw", "muon")
 SCHEDULES = ("none", "step", "exponential", "onecycle", "cosine", "linear")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -48,10 +48,13 @@ class DataConfig(Section):
     source: str = Field("cifar10", description="cifar10, mnist, fashion-mnist, digits, circles, moons, or a path")
     root: str | None = Field(None, description="downloads and the decoded cache (default ~/.cache/cnnlab)")
     val_fraction: float = Field(0.1, ge=0, lt=1)
+    train_size: int | None = Field(
+        None, gt=0, description="train on only this many images (a stratified subset of what the val split leaves)"
+    )
     test_fraction: float = Field(0.2, gt=0, lt=1, description="carved from train when the source has no test set")
     split_seed: int = Field(0, description="seed of the val/test carving, the same for every run by default")
     image_size: int | None = Field(None, gt=0, description="resize every image to this square size")
-    preprocess: Literal["none", "standardize", "minmax", "zca"] = "standardize"
+    preprocess: Literal["none", "standardize", "minmax", "signed", "zca"] = "standardize"
     zca_epsilon: float = Field(1e-2, gt=0, description="added to the covariance eigenvalues before whitening")
     storage: Literal["auto", "memory", "stream"] = Field(
         "auto", description="keep the splits on the device, or stream them from the decoded cache"

@@ -1,8 +1,9 @@
 """Preprocessing fitted on the training split only, then applied to every split.
 
 `none` scales images to [0, 1]; `standardize` gives each channel mean 0 and std 1; `minmax` maps
-each channel's training range to [-0.5, 0.5]; `zca` whitens the flattened images so that their
-training covariance is close to the identity. The first three are a per-channel affine map.
+each channel's training range to [-0.5, 0.5]; `signed` maps pixels to [-1, 1] (torchvision's
+Normalize((0.5,)*3, (0.5,)*3) of many course notebooks); `zca` whitens the flattened images so that
+their training covariance is close to the identity. All but `zca` are a per-channel affine map.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from cnnlab.errors import UserError
 from .convert import tensor_from_numpy
 from .types import Samples
 
-METHODS = ("none", "standardize", "minmax", "zca")
+METHODS = ("none", "standardize", "minmax", "signed", "zca")
 ZCA_MAX_FEATURES = 12288  # 64x64x3: the covariance is features^2 floats and its eigendecomposition grows as ^3
 FIT_CHUNK = 4096
 
@@ -99,6 +100,8 @@ def fit_preprocess(samples: Samples, method: str = "standardize", zca_epsilon: f
     ones, zeros = torch.ones(channels), torch.zeros(channels)
     if method == "none":
         return Preprocessor(method, kind, input_scale, ones, zeros)
+    if method == "signed":  # x in [0, 1] -> 2x - 1, whatever the data
+        return Preprocessor(method, kind, input_scale, 2 * ones, -ones)
     if method == "zca":
         mean, whiten = _fit_zca(samples, input_scale, zca_epsilon)
         return Preprocessor(method, kind, input_scale, ones, zeros, whiten, mean)

@@ -160,7 +160,7 @@ def _load_splits(config: RunConfig) -> Splits:
     )
     for note in dataset.notes:
         log.info("%s: %s", dataset.name, note)
-    return split(dataset, d.val_fraction, d.split_seed)
+    return split(dataset, d.val_fraction, d.split_seed, d.train_size)
 
 
 def _augment(config: RunConfig, splits: Splits) -> BatchAugment | None:

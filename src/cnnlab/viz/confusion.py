@@ -53,7 +53,7 @@ def load_test_split(run: TrainedRun) -> Samples:
     dataset = load(
         d.source, root=d.root, image_size=d.image_size, test_fraction=d.test_fraction, split_seed=d.split_seed
     )
-    return split(dataset, d.val_fraction, d.split_seed).test
+    return split(dataset, d.val_fraction, d.split_seed, d.train_size).test
 
 
 @torch.inference_mode()
