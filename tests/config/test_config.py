@@ -61,7 +61,7 @@ def test_with_overrides_returns_a_validated_copy() -> None:
         ("optim.name=sgdd", r"'optim.name' = 'sgdd' is not one of: sgd, adam, adamw, muon \(did you mean 'sgd'\?\)"),
         ("optim.lr=fast", r"'optim.lr' = 'fast' is invalid: input should be a valid number"),
         ("train.epochs=0", r"'train.epochs' = 0 is invalid: input should be greater than 0"),
-        ("data.preprocess=whiten", r"not one of: none, standardize, minmax, zca"),
+        ("data.preprocess=whiten", r"not one of: none, standardize, minmax, signed, zca"),
         ("train.channels_last=maybe", r"not one of: true, false, auto"),
         ("train.device=tpu", r"'train.device' = 'tpu' is invalid: must be one of auto, cpu, cuda"),
         ("data=3", r"'data' must be a mapping of its own keys \(source, root"),

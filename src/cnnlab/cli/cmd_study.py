@@ -8,7 +8,7 @@ from pathlib import Path
 from cnnlab.errors import UserError
 from cnnlab.report import build
 from cnnlab.study import StudyOutcome, builtin_studies, expand, load_spec, run_study
-from cnnlab.study.spec import run_names
+from cnnlab.study.spec import ALIASES, run_names
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
@@ -32,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
             spec = load_spec(name)
             runs = expand(spec)
             summary = spec.description.strip().split(": ")[0].split(". ")[0]
-            print(f"{name:20s} {len(run_names(runs)):2d} variants x {len(spec.seeds)} seeds  {summary}")
+            aliases = [old for old, new in ALIASES.items() if new == name]
+            also = f" (also: {', '.join(aliases)})" if aliases else ""
+            print(f"{name:18s} {len(run_names(runs)):2d} variants x {len(spec.seeds)} seeds  {summary}{also}")
         return 0
     if not args.spec:
         raise UserError("give a study: a YAML file or a built-in name (cnnlab study --list)")

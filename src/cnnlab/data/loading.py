@@ -35,7 +35,39 @@ def load(
         store = ArrayStore()
         src.decode([], store)
         arrays, meta = store.arrays, store.meta
+    if image_size is not None and src.kind == "images":
+        arrays, meta = _resized(arrays, meta, image_size)
     return _assemble(src, arrays, meta, cache_dir, test_fraction, split_seed)
+
+
+RESIZE_CHUNK = 4096
+
+
+def _resized(arrays: dict[str, np.ndarray], meta: dict, size: int) -> tuple[dict[str, np.ndarray], dict]:
+    """The images at `size` x `size` (antialiased bilinear), for sources whose files hold another size.
+
+    A folder of images is resized as it is decoded; the fixed-size formats (CIFAR-10, idx, digits) are
+    resized here, after the cache, so the cache keeps the originals.
+    """
+    height, width = arrays["train_x"].shape[1:3]
+    if (height, width) == (size, size):
+        return arrays, meta
+    import torch
+    import torch.nn.functional as F
+
+    out = dict(arrays)
+    for key in ("train_x", "test_x"):
+        if key not in arrays:
+            continue
+        images = arrays[key]
+        resized = np.empty((len(images), size, size, images.shape[3]), dtype=np.uint8)
+        for start in range(0, len(images), RESIZE_CHUNK):  # a chunk at a time: float copies of all would be GBs
+            x = torch.from_numpy(np.ascontiguousarray(images[start : start + RESIZE_CHUNK])).permute(0, 3, 1, 2)
+            y = F.interpolate(x.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+            resized[start : start + len(x)] = y.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        out[key] = resized
+    notes = [*meta.get("notes", []), f"images resized from {height}x{width} to {size}x{size} (data.image_size)"]
+    return out, {**meta, "notes": notes}
 
 
 def cache_root(root: Path) -> Path:

@@ -38,6 +38,7 @@ class ModelEntry:
     hints: dict[str, Any]
     doc: str = ""
     table: Callable[..., list[Row]] | None = None  # options -> the net's layer table (see models/table.py)
+    check: Callable[..., None] | None = None  # options -> None, or a UserError: what building needs is there
 
     def defaults(self) -> dict[str, Any]:
         """Each option's default value."""
@@ -47,11 +48,19 @@ class ModelEntry:
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register(name: str, description: str | None = None) -> Callable[[Builder], Builder]:
-    """Register `builder` under `name`; its docstring's first line describes it unless `description` does."""
+def register(
+    name: str, description: str | None = None, check: Callable[..., None] | None = None
+) -> Callable[[Builder], Builder]:
+    """Register `builder` under `name`; its docstring's first line describes it unless `description` does.
+
+    `check(**options)` (optional) says, before any data is loaded or any run of a study trains, whether
+    what the builder will need is at hand (e.g. pretrained weights), raising a UserError that says how to
+    provide it.
+    """
 
     def decorator(builder: Builder) -> Builder:
-        _add(name, builder, inspect.signature(builder), inspect.cleandoc(builder.__doc__ or ""), description)
+        doc = inspect.cleandoc(builder.__doc__ or "")
+        _add(name, builder, inspect.signature(builder), doc, description, check=check)
         return builder
 
     return decorator
@@ -65,6 +74,7 @@ def _add(
     description: str | None = None,
     extra: inspect.Parameter | None = None,
     table: Callable[..., list[Row]] | None = None,
+    check: Callable[..., None] | None = None,
 ) -> None:
     """Enter a model whose options are `signature`'s keyword-only parameters (and `extra`)."""
     if name in _REGISTRY:
@@ -82,6 +92,7 @@ def _add(
         hints=hints,
         doc=doc,
         table=table,
+        check=check,
     )
 
 
@@ -141,6 +152,18 @@ def table_of(name: str, options: dict[str, Any] | None = None) -> list[Row] | No
     checked = check_options(name, dict(options or {}))
     checked.pop("init", None)
     return entry.table(**checked)
+
+
+def check_model(name: str, options: dict[str, Any] | None = None) -> None:
+    """Model `name` with `options` can be built: its options are valid and what it needs is at hand.
+
+    For a study, before anything trains: a missing download (pretrained weights offline) stops it at once
+    with the fix, not after hours of other runs.
+    """
+    checked = check_options(name, dict(options or {}))
+    entry = get_entry(name)
+    if entry.check is not None:
+        entry.check(**{**entry.defaults(), **checked})
 
 
 def available_models() -> list[ModelEntry]:

@@ -71,8 +71,9 @@ def _figures(reference: Reference, stats: dict[str, dict[str, Stat | None]]) -> 
         Heading(3, "Its figures beside cnnlab's"),
         Paragraph(
             f"The course report's own figures{source}, one run each, beside cnnlab's mean +- std over seeds at "
-            "each run's best epoch (lowest validation loss). One run differs from a mean over seeds by about "
-            "one seed's spread even when nothing else differs."
+            "each run's best epoch (lowest validation loss), or at its last epoch for a 'last' figure (a report "
+            "that prints the final epoch's figures). One run differs from a mean over seeds by about one seed's "
+            "spread even when nothing else differs."
         ),
         Table(header, table_rows, align="ll"),
     ]

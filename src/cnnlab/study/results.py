@@ -19,7 +19,9 @@ PLAN = "study.json"
 RESULTS = "results.csv"
 METRICS = [f"{split}_{m}" for split in ("train", "val", "test") for m in ("loss", "top1", "top5")]
 LAST_METRICS = [f"last_{m}" for m in METRICS]  # the same figures at a run's last epoch, not its best
-REFERENCE_FIGURES = ["best_epoch", *METRICS]  # what a course report's best-epoch table may give for a run
+# what a course report may give for a run: figures at its best epoch, or at its last one (`last_*`) for
+# reports that print the final epoch's figures
+REFERENCE_FIGURES = ["best_epoch", *METRICS, "last_epoch", *LAST_METRICS]
 COMPARED = [*METRICS, *LAST_METRICS]  # the figures a conclusion may compare between two variants
 COLUMNS = [
     "variant",

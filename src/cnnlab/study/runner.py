@@ -21,6 +21,7 @@ from cnnlab.config import RunConfig, StudySpec, with_overrides
 from cnnlab.data.decode import usable_cores
 from cnnlab.errors import UserError
 from cnnlab.fileio import atomic_write_json, atomic_write_text
+from cnnlab.models import check_model
 from cnnlab.train import RunFolder, train
 from cnnlab.train.run_folder import FINISHED
 
@@ -54,7 +55,6 @@ def run_study(spec: StudySpec, out_dir: str | Path, overrides: Sequence[str] = (
         raise UserError("--workers must be at least 1")
     outcome = StudyOutcome(study_dir, len(runs))
     started = time.perf_counter()
-    _write_plan(study_dir, spec, overrides, runs)
     todo = []
     for run in runs:
         status = RunFolder(study_dir / run.folder).status()
@@ -62,6 +62,8 @@ def run_study(spec: StudySpec, out_dir: str | Path, overrides: Sequence[str] = (
             outcome.skipped.append(str(run.folder))
         else:
             todo.append(run)
+    _check_models(spec, todo)
+    _write_plan(study_dir, spec, overrides, runs)
     log.info(
         "study '%s': %d runs (%d variants x %d seeds), %d to run, %d already done",
         spec.name,
@@ -88,6 +90,21 @@ def run_study(spec: StudySpec, out_dir: str | Path, overrides: Sequence[str] = (
         write_results(study_dir)
         outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def _check_models(spec: StudySpec, todo: Sequence[PlannedRun]) -> None:
+    """Every model the runs to do will build can be built (e.g. its pretrained weights are at hand), checked
+    once a distinct model before anything is written or trained: a study that cannot finish stops now."""
+    seen: set[str] = set()
+    for run in todo:
+        key = run.config.model.model_dump_json()
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            check_model(run.config.model.name, run.config.model.options())
+        except UserError as err:
+            raise UserError(f"study '{spec.name}' cannot start (variant '{run.variant}'): {err}") from None
 
 
 def _run_one(study_dir: Path, run: PlannedRun, threads: int | None, in_pool: bool = False) -> dict[str, Any]:

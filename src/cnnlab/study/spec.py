@@ -29,6 +29,10 @@ class PlannedRun:
     folder: Path  # relative to the study folder: runs/<variant>/seed<k>
 
 
+# earlier names of built-in studies, kept working: each now reproduces the report that ran it
+ALIASES = {"course-improvements": "rdfia-homework", "epochs": "rob313", "weight-decay": "rob313-vgg"}
+
+
 def builtin_studies() -> list[str]:
     """The names of the studies shipped with cnnlab."""
     files = resources.files("cnnlab.studies").iterdir()
@@ -36,10 +40,12 @@ def builtin_studies() -> list[str]:
 
 
 def builtin_study_path(name: str) -> Path:
-    """The YAML file of a built-in study."""
+    """The YAML file of a built-in study (or of the one an earlier name of it now stands for)."""
+    name = ALIASES.get(name, name)
     if name not in builtin_studies():
+        known = [*builtin_studies(), *ALIASES]
         raise UserError(
-            f"'{name}' is neither a study file nor a built-in study{did_you_mean(name, builtin_studies())}; "
+            f"'{name}' is neither a study file nor a built-in study{did_you_mean(name, known)}; "
             f"built-in studies: {', '.join(builtin_studies())}"
         )
     return Path(str(resources.files("cnnlab.studies") / f"{name}.yaml"))

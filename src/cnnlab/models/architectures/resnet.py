@@ -76,7 +76,16 @@ class ResNet18Transfer(ResNet):
         return self
 
 
-@register("resnet18")
+def weights_at_hand(*, pretrained: bool, weights: str | None, **_: object) -> None:
+    """The weights resnet18 will load can be read: the local file, or ImageNet's (from torch's cache, or
+    downloaded into it now); otherwise a UserError saying how to give them."""
+    if weights is not None:
+        read_state_dict(Path(weights).expanduser())
+    elif pretrained:
+        imagenet_state_dict()
+
+
+@register("resnet18", check=weights_at_hand)
 def resnet18(
     in_channels: int,
     num_classes: int,
@@ -113,8 +122,9 @@ def imagenet_state_dict() -> dict[str, torch.Tensor]:
         return ResNet18_Weights.IMAGENET1K_V1.get_state_dict(progress=False)
     except (OSError, RuntimeError) as err:  # no network (URLError is an OSError), or a corrupt download
         raise UserError(
-            f"cannot download resnet18's ImageNet weights ({err}); give a local file with model.weights=PATH "
-            "(a safetensors file or torch state dict of torchvision's resnet18), or use random weights with "
+            f"cannot download resnet18's ImageNet weights ({err}): put torchvision's resnet18-f37072fd.pth in "
+            f"torch's cache ({Path(torch.hub.get_dir()) / 'checkpoints'}), or give a local file with "
+            "model.weights=PATH (that file or a safetensors copy of it), or use random weights with "
             "model.pretrained=false"
         ) from None
 
