@@ -87,7 +87,8 @@ def test_every_builtin_study_runs_a_dry_pass_and_reports(name: str, tmp_path: Pa
 
 def test_the_transfer_study_stops_before_training_when_the_imagenet_weights_are_missing(tmp_path: Path) -> None:
     spec = load_spec("tdt4265-transfer")
-    with pytest.raises(UserError, match=r"cannot start \(variant 'resnet18'\).*resnet18-f37072fd\.pth in torch's cache"):
+    missing = r"cannot start \(variant 'resnet18'\).*resnet18-f37072fd\.pth in torch's cache"
+    with pytest.raises(UserError, match=missing):
         run_study(spec, tmp_path / "transfer", TINY)
     assert not (tmp_path / "transfer").exists()  # nothing written, nothing trained
 
