@@ -27,7 +27,8 @@ from cnnlab.config import RunConfig, load_config
 from cnnlab.data import load
 from cnnlab.errors import UserError
 from cnnlab.presets import preset_path
-from cnnlab.train import RunFolder, train
+from cnnlab.runs import RunFolder
+from cnnlab.train import train
 
 PRESETS = [(0.806, "fast-80"), (0.90, "fast-90"), (0.91, "fast-91"), (0.94, "fast-94")]
 

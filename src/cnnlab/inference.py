@@ -20,7 +20,7 @@ from cnnlab.data import BatchAugment, Preprocessor
 from cnnlab.data.decode import ImageReadError, read_image
 from cnnlab.errors import UserError
 from cnnlab.models import build, get_entry
-from cnnlab.train import RunFolder
+from cnnlab.runs import RunFolder
 
 
 @dataclass

@@ -9,10 +9,10 @@ import pytest
 
 from cnnlab.config import StudySpec, validate
 from cnnlab.errors import UserError
+from cnnlab.runs import LAST_METRICS, METRICS, RunFolder, last_epoch, lower_is_better
 from cnnlab.study import collect, read_results, run_study
 from cnnlab.study import runner as runner_module
-from cnnlab.study.results import LAST_METRICS, METRICS, last_epoch, lower_is_better
-from cnnlab.train import RunFolder, train
+from cnnlab.train import train
 
 BASE = {
     "data": {"source": "digits"},

@@ -10,7 +10,8 @@ import torch
 
 from cnnlab.data import BatchIterator, Samples, fit_preprocess
 from cnnlab.models import build
-from cnnlab.train import Compute, FitSettings, RunFolder, evaluate, fit
+from cnnlab.runs import RunFolder
+from cnnlab.train import Compute, FitSettings, evaluate, fit
 
 CPU = Compute(torch.device("cpu"), "fp32", False, 1, False)
 

@@ -17,7 +17,8 @@ from tests.fakes import stop_at_epoch, without_seconds
 
 from cnnlab.config import load_config
 from cnnlab.errors import UserError
-from cnnlab.train import RunFolder, train
+from cnnlab.runs import RunFolder
+from cnnlab.train import train
 
 SMALL = [
     "data.source=digits",

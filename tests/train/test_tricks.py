@@ -12,7 +12,8 @@ from torch import nn
 
 from cnnlab.config import AugmentConfig, LookaheadConfig, load_config
 from cnnlab.data import BatchAugment, BatchIterator, Samples, fit_preprocess
-from cnnlab.train import RunFolder, train
+from cnnlab.runs import RunFolder
+from cnnlab.train import train
 from cnnlab.train.averaging import Lookahead
 from cnnlab.train.tta import tta_logits, tta_views
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from cnnlab.config import RunConfig, load_config
 from cnnlab.errors import UserError
 from cnnlab.presets import preset_path
+from cnnlab.runs import SPLITS
 from cnnlab.train import RunResult, train
 
 EXIT = {"completed": 0, "early_stopped": 0, "diverged": 2, "interrupted": 130}
@@ -71,7 +72,7 @@ def print_result(result: RunResult) -> None:
     if s.get("best_epoch"):
         figures = "  ".join(
             f"{split} loss {s[f'{split}_loss']:.4f} top-1 {s[f'{split}_top1']:.2%} top-5 {s[f'{split}_top5']:.2%}"
-            for split in ("train", "val", "test")
+            for split in SPLITS
             if s.get(f"{split}_loss") is not None
         )
         print(f"  best epoch {s['best_epoch']} of {s['epochs_run']}: {figures}")

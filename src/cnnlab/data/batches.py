@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import torch
+
+from cnnlab.machine import available_memory
 
 from .augment import BatchAugment, alternating_flips, take_images
 from .convert import tensor_from_numpy
@@ -26,25 +27,6 @@ log = logging.getLogger("cnnlab")
 
 MEMORY_BUDGET_FRACTION = 0.4  # of the device's free memory, for one split's tensors
 STREAM_CHUNK_BYTES = 256 << 20
-
-
-def available_memory(device: torch.device) -> int:
-    """Free memory on `device` in bytes (best effort)."""
-    if device.type == "cuda":
-        return int(torch.cuda.mem_get_info(device)[0])
-    if device.type == "mps":
-        return int(torch.mps.recommended_max_memory() - torch.mps.driver_allocated_memory())
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 4 << 30
 
 
 def choose_storage(nbytes: int, device: torch.device, requested: str = "auto") -> tuple[str, str]:

@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from cnnlab.machine import usable_cores
+
 GRAY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"})
 PARALLEL_MIN_FILES = 2000  # below this, starting processes costs more than it saves
 CHUNK_FILES = 1000
@@ -29,14 +31,6 @@ class ImageReadError(Exception):
         super().__init__(path, reason)
         self.path = path
         self.reason = reason
-
-
-def usable_cores() -> int:
-    """Cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def read_headers(paths: Sequence[str]) -> list[tuple[int, int, str]]:

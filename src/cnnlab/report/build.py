@@ -13,9 +13,8 @@ import yaml
 import cnnlab
 from cnnlab.config import StudySpec, validate
 from cnnlab.fileio import atomic_write_text
+from cnnlab.runs import HELD_OUT, LAST_METRICS, METRICS, RunFolder
 from cnnlab.study import check_reference, collect, read_plan, write_results
-from cnnlab.study.results import LAST_METRICS, METRICS
-from cnnlab.train import RunFolder
 
 from . import cells
 from .aggregate import COUNTED, Stat, by_variant, compare, summarize, values
@@ -55,7 +54,7 @@ def _held_out_split(histories: dict[str, list]) -> str | None:
     """The split the curves compare with training: validation, or test for runs without a validation
     split (the fast presets train on every training image), or None when no run evaluated either."""
     rows = [row for runs in histories.values() for history in runs for row in history]
-    return next((split for split in ("val", "test") if any(row.get(f"{split}_top1") is not None for row in rows)), None)
+    return next((split for split in HELD_OUT if any(row.get(f"{split}_top1") is not None for row in rows)), None)
 
 
 def _figures(study_dir: Path, histories: dict[str, list]) -> list[Figure]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnnlab.study.results import is_top_k
+from cnnlab.runs import is_top_k
 
 from .aggregate import Difference, Probability, SeedsNeeded, Stat, wilson_interval
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from cnnlab.config import Conclusion, Reference, StudySpec
-from cnnlab.study.results import REFERENCE_FIGURES, lower_is_better
+from cnnlab.runs import lower_is_better
+from cnnlab.study.results import REFERENCE_FIGURES
 
 from . import cells
 from .aggregate import BETTER, WORSE, Stat, compare, values

@@ -13,12 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from cnnlab.fileio import atomic_write_text
-from cnnlab.train import RunFolder
+from cnnlab.runs import LAST_METRICS, METRICS, RunFolder, last_epoch
 
 PLAN = "study.json"
 RESULTS = "results.csv"
-METRICS = [f"{split}_{m}" for split in ("train", "val", "test") for m in ("loss", "top1", "top5")]
-LAST_METRICS = [f"last_{m}" for m in METRICS]  # the same figures at a run's last epoch, not its best
 # what a course report may give for a run: figures at its best epoch, or at its last one (`last_*`) for
 # reports that print the final epoch's figures
 REFERENCE_FIGURES = ["best_epoch", *METRICS, "last_epoch", *LAST_METRICS]
@@ -72,27 +70,6 @@ def collect(study_dir: str | Path) -> list[dict[str, Any]]:
         row["message"] = message
         rows.append(row)
     return rows
-
-
-def lower_is_better(metric: str) -> bool:
-    """Whether a smaller value of `metric` is the better one: losses (and `last_` losses) are."""
-    return metric.endswith("_loss")
-
-
-def is_top_k(metric: str) -> bool:
-    """Whether `metric` is a top-k accuracy, stored as a fraction (0.7631 for 76.31%)."""
-    return metric.endswith(("top1", "top5"))
-
-
-def last_epoch(history: list[dict[str, Any]]) -> dict[str, Any]:
-    """`last_epoch` and the `last_*` figures from a run's metrics.jsonl rows.
-
-    Read from the per-epoch rows rather than the summary, so run folders written before these columns
-    existed get them too. The last epoch is the highest-numbered row: an `epoch: 0` row (the model
-    evaluated before any training) is the last only when no epoch was trained.
-    """
-    last = max(history, key=lambda row: row["epoch"], default={})
-    return {"last_epoch": last.get("epoch"), **{f"last_{m}": last.get(m) for m in METRICS}}
 
 
 def write_results(study_dir: str | Path) -> Path:

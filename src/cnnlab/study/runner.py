@@ -18,12 +18,12 @@ from typing import Any
 import yaml
 
 from cnnlab.config import RunConfig, StudySpec, with_overrides
-from cnnlab.data.decode import usable_cores
 from cnnlab.errors import UserError
 from cnnlab.fileio import atomic_write_json, atomic_write_text
+from cnnlab.machine import usable_cores
 from cnnlab.models import check_model
-from cnnlab.train import RunFolder, train
-from cnnlab.train.run_folder import FINISHED
+from cnnlab.runs import FINISHED, HELD_OUT, RunFolder
+from cnnlab.train import train
 
 from .results import PLAN, read_plan, write_results
 from .spec import PlannedRun, baseline_of, check_reference, expand, run_names
@@ -203,7 +203,7 @@ def _record(study_dir: Path, outcome: StudyOutcome, run: PlannedRun, result: dic
             outcome.trained.append(key)
         s = result["summary"]
         figures = ", ".join(
-            f"{split} top-1 {s[f'{split}_top1']:.2%}" for split in ("val", "test") if s.get(f"{split}_top1") is not None
+            f"{split} top-1 {s[f'{split}_top1']:.2%}" for split in HELD_OUT if s.get(f"{split}_top1") is not None
         )
         if s.get("best_epoch"):
             figures += f" at epoch {s['best_epoch']}"

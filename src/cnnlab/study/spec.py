@@ -15,8 +15,9 @@ from cnnlab.config.loading import set_dotted
 from cnnlab.errors import UserError, did_you_mean
 from cnnlab.models import check_options
 from cnnlab.presets import preset_path
+from cnnlab.runs import is_top_k
 
-from .results import COMPARED, REFERENCE_FIGURES, is_top_k
+from .results import COMPARED, REFERENCE_FIGURES
 
 
 @dataclass(frozen=True)

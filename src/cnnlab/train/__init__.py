@@ -8,14 +8,12 @@ from .loop import Diverged, FitSettings, RunResult, evaluate, fit, train_one_epo
 from .metrics import MetricMeter, confusion_matrix, top_k_accuracy, top_k_correct
 from .optim import build_optimizer, build_scheduler
 from .run import train
-from .run_folder import RunFolder
 
 __all__ = [
     "Compute",
     "Diverged",
     "FitSettings",
     "MetricMeter",
-    "RunFolder",
     "RunResult",
     "build_optimizer",
     "build_scheduler",

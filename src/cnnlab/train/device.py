@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import platform
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 
 from cnnlab.config import TrainConfig
-from cnnlab.data.decode import usable_cores
 from cnnlab.errors import UserError
+from cnnlab.machine import native_bf16, usable_cores
 
 
 def resolve_device(name: str) -> torch.device:
@@ -68,22 +67,6 @@ class Compute:
         return f"{self.device}{threads} ({', '.join(extras)})"
 
 
-def native_bf16(device: torch.device) -> bool:
-    """Whether `device` computes in bf16 natively (CUDA with bf16, or a CPU with AVX512-BF16 or AMX).
-
-    On such CPUs bf16 autocast trained fastnet 1.66x faster at the same accuracy (2-core EPYC with
-    AVX512-BF16: 1,853 -> 3,077 images/s); CPUs without it only emulate bf16, which is slower than fp32.
-    """
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        try:
-            return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-        except AttributeError:  # older torch: stay with fp32
-            return False
-    return False
-
-
 _ALLOCATOR_TUNED = False
 
 
@@ -138,19 +121,3 @@ def resolve_compute(config: TrainConfig) -> Compute:
             keep_freed_memory()
     compile_model = device.type == "cuda" if config.compile == "auto" else bool(config.compile)
     return Compute(device, precision, channels_last, threads, compile_model)
-
-
-def hardware_description() -> str:
-    """The CPU model and core count, and the GPU if there is one, for run records and reports."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        if names:
-            cpu = names[0]
-    except OSError:
-        pass
-    text = f"{cpu}, {usable_cores()} cores"
-    if torch.cuda.is_available():
-        text += f"; GPU {torch.cuda.get_device_name(0)}"
-    return text

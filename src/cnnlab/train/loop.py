@@ -18,18 +18,15 @@ import torch
 from torch import nn
 
 from cnnlab.data import BatchIterator
+from cnnlab.runs import HELD_OUT, METRICS, SPLITS, RunFolder, metrics_row
 
 from .averaging import Lookahead
 from .device import Compute
 from .metrics import MetricMeter
 from .optim import current_lr
-from .run_folder import RunFolder
 from .tta import tta_logits
 
 log = logging.getLogger("cnnlab.train")
-
-SPLITS = ("train", "val", "test")
-
 
 class Diverged(Exception):
     """The training loss became NaN or infinite."""
@@ -218,13 +215,13 @@ def fit(
             train_images += int(train["images"])
             results = {"train": train}
             due = epoch % settings.eval_every == 0 or epoch == settings.epochs
-            for split in ("val", "test") if due else ():
+            for split in HELD_OUT if due else ():
                 split_batches = batches.get(split)
                 if split_batches is not None and len(split_batches.samples):
                     results[split] = evaluate(
                         model, split_batches, criterion, compute, settings.tta, settings.tta_fraction
                     )
-            row = _metrics_row(epoch, lr, started, results)
+            row = metrics_row(epoch, lr, time.perf_counter() - started, results)
             history.append(row)
             if due:
                 val_loss = results["val"]["loss"] if has_val else -float(epoch)  # without val: the last epoch
@@ -289,16 +286,7 @@ def _epoch_zero(
         if split_batches is not None and len(split_batches.samples):
             view = split_batches.for_evaluation() if split == "train" else split_batches
             results[split] = evaluate(model, view, criterion, compute, settings.tta, settings.tta_fraction)
-    return _metrics_row(0, current_lr(optimizer), started, results)
-
-
-def _metrics_row(epoch: int, lr: float, started: float, results: dict[str, dict[str, float]]) -> dict[str, Any]:
-    """One line of metrics.jsonl: the epoch, its learning rate and seconds, and each split's figures (or None)."""
-    row: dict[str, Any] = {"epoch": epoch, "lr": lr, "seconds": round(time.perf_counter() - started, 3)}
-    for split in SPLITS:
-        for metric in ("loss", "top1", "top5"):
-            row[f"{split}_{metric}"] = results[split][metric] if split in results else None
-    return row
+    return metrics_row(0, current_lr(optimizer), time.perf_counter() - started, results)
 
 
 def _summary(
@@ -322,10 +310,8 @@ def _summary(
         "images_per_second": round(train_images / train_seconds, 1) if train_seconds else None,
         "device": compute.describe(),
     }
-    for split in SPLITS:
-        for metric in ("loss", "top1", "top5"):
-            key = f"{split}_{metric}"
-            summary[key] = best[key] if best else None
+    for key in METRICS:
+        summary[key] = best[key] if best else None
     if message:
         summary["message"] = message
     return summary

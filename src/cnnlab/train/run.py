@@ -17,13 +17,14 @@ import cnnlab
 from cnnlab.config import RunConfig, dump_config
 from cnnlab.data import BatchAugment, BatchIterator, Splits, describe_augment, fit_preprocess, load, split
 from cnnlab.errors import UserError
+from cnnlab.machine import hardware_description
 from cnnlab.models import build
+from cnnlab.runs import FINISHED, RunFolder
 
 from .averaging import Lookahead
-from .device import Compute, hardware_description, resolve_compute
+from .device import Compute, resolve_compute
 from .loop import FitSettings, RunResult, fit
 from .optim import build_optimizer, build_scheduler
-from .run_folder import FINISHED, RunFolder
 
 log = logging.getLogger("cnnlab.train")
 

@@ -6,11 +6,9 @@ from pathlib import Path
 
 from cnnlab.errors import UserError
 from cnnlab.report import learning_curves
-from cnnlab.train import RunFolder
+from cnnlab.runs import SPLITS, RunFolder
 
 from .canvas import default_path
-
-SPLITS = ("train", "val", "test")
 
 
 def curves_figure(run_dir: str | Path, out: str | Path | None = None) -> Path:

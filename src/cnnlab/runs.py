@@ -1,8 +1,10 @@
-"""A run folder on disk: config, per-epoch metrics, resume state, best weights, summary.
+"""The run record: a run folder on disk (config, run facts, per-epoch metrics, resume state, best weights,
+summary) and the names of the figures it holds.
 
-Every file is written atomically, so an interrupted run leaves the last finished epoch intact.
-Weights are safetensors and the resume state is read with `torch.load(weights_only=True)`, so
-loading a run never executes code from it.
+Everything that reads runs (the trainer resuming one, the study runner, the report, viz, inference, the
+benchmarks) reads them here, below all of them. Every file is written atomically, so an interrupted run
+leaves the last finished epoch intact. Weights are safetensors and the resume state is read with
+`torch.load(weights_only=True)`, so loading a run never executes code from it.
 """
 
 from __future__ import annotations
@@ -22,12 +24,48 @@ from cnnlab.fileio import atomic_write, atomic_write_json, atomic_write_text
 
 CONFIG = "config.yaml"
 INFO = "run.json"
-METRICS = "metrics.jsonl"
+METRICS_FILE = "metrics.jsonl"
 SUMMARY = "summary.json"
 WEIGHTS = "model.safetensors"
 PREPROCESS = "preprocess.safetensors"
 STATE = "state.pt"
 FINISHED = ("completed", "early_stopped")
+
+SPLITS = ("train", "val", "test")
+HELD_OUT = ("val", "test")  # the splits evaluated after training epochs (the model never trains on them)
+KINDS = ("loss", "top1", "top5")  # what each split records an epoch; top-k as fractions
+METRICS = [f"{split}_{kind}" for split in SPLITS for kind in KINDS]  # metrics.jsonl's and summary.json's names
+LAST_METRICS = [f"last_{m}" for m in METRICS]  # the same figures at a run's last epoch, not its best
+
+
+def metrics_row(epoch: int, lr: float, seconds: float, results: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """One line of metrics.jsonl: the epoch, its learning rate and seconds, each split's figures (or None)."""
+    row: dict[str, Any] = {"epoch": epoch, "lr": lr, "seconds": round(seconds, 3)}
+    for split in SPLITS:
+        for kind in KINDS:
+            row[f"{split}_{kind}"] = results[split][kind] if split in results else None
+    return row
+
+
+def lower_is_better(metric: str) -> bool:
+    """Whether a smaller value of `metric` is the better one: losses (and `last_` losses) are."""
+    return metric.endswith("_loss")
+
+
+def is_top_k(metric: str) -> bool:
+    """Whether `metric` is a top-k accuracy, stored as a fraction (0.7631 for 76.31%)."""
+    return metric.endswith(("top1", "top5"))
+
+
+def last_epoch(history: list[dict[str, Any]]) -> dict[str, Any]:
+    """`last_epoch` and the `last_*` figures from a run's metrics.jsonl rows.
+
+    Read from the per-epoch rows rather than the summary, so run folders written before these columns
+    existed get them too. The last epoch is the highest-numbered row: an `epoch: 0` row (the model
+    evaluated before any training) is the last only when no epoch was trained.
+    """
+    last = max(history, key=lambda row: row["epoch"], default={})
+    return {"last_epoch": last.get("epoch"), **{f"last_{m}": last.get(m) for m in METRICS}}
 
 
 class RunFolder:
@@ -58,10 +96,10 @@ class RunFolder:
 
     # -- per-epoch metrics -------------------------------------------------------------------------
     def write_metrics(self, rows: list[dict[str, Any]]) -> None:
-        atomic_write_text(self.file(METRICS), "".join(json.dumps(row) + "\n" for row in rows))
+        atomic_write_text(self.file(METRICS_FILE), "".join(json.dumps(row) + "\n" for row in rows))
 
     def read_metrics(self) -> list[dict[str, Any]]:
-        path = self.file(METRICS)
+        path = self.file(METRICS_FILE)
         if not path.is_file():
             return []
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
