@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from _common import finish, machine, require_cifar_jpeg
+from cnnlab.builtin import preset_path
 from cnnlab.config import RunConfig, load_config
 from cnnlab.data import load
 from cnnlab.errors import UserError
-from cnnlab.presets import preset_path
 from cnnlab.runs import RunFolder
 from cnnlab.train import train
 
@@ -54,7 +54,7 @@ def timed_run(config: RunConfig, out: str | None) -> dict[str, Any]:
         )
 
     with tempfile.TemporaryDirectory() as scratch:
-        result = train(config, Path(out) if out else Path(scratch) / "run", on_epoch=[report])
+        result = train(config, Path(out) if out else Path(scratch) / "run", callbacks=[report])
         seconds = time.perf_counter() - start
     return {
         "seed": config.train.seed,

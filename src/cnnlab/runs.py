@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 
+from cnnlab.checkpoint import TrainingState
 from cnnlab.config import RunConfig, load_config, save_config
 from cnnlab.data import Preprocessor
 from cnnlab.errors import UserError
@@ -128,21 +129,23 @@ class RunFolder:
             metadata = f.metadata()
         return Preprocessor.from_state_dict(metadata["method"], metadata["kind"], load_file(str(path)))
 
-    def save_state(self, state: dict[str, Any]) -> None:
-        atomic_write(self.file(STATE), lambda tmp: torch.save(state, tmp))
+    def save_state(self, state: TrainingState) -> None:
+        atomic_write(self.file(STATE), lambda tmp: torch.save(state.to_dict(), tmp))
 
-    def load_state(self) -> dict[str, Any] | None:
+    def load_state(self) -> TrainingState | None:
+        """The resume state of the last finished epoch, or None if no epoch finished (or it was deleted)."""
         path = self.file(STATE)
         if not path.is_file():
             return None
         try:
-            return torch.load(path, map_location="cpu", weights_only=True)
+            data = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as err:  # refused (it names code to run) or damaged
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise UserError(
                 f"cannot read the resume state '{path}' ({first}); it was not written by cnnlab or is damaged: "
                 "start a new run"
             ) from None
+        return TrainingState.from_dict(data, str(path))
 
     # -- summary -----------------------------------------------------------------------------------
     def write_summary(self, summary: dict[str, Any]) -> None:

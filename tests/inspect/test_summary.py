@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from cnnlab.errors import UserError
-from cnnlab.inspect import SCHEMA, format_summary, summarize, summarize_registered
+from cnnlab.inspect import SCHEMA, format_model_summary, summarize, summarize_registered
 from cnnlab.models import build
 
 LAYER_KEYS = {
@@ -37,7 +37,7 @@ def test_tme2_totals_explain_the_course_reports() -> None:
     t = summary.totals
     assert (t.params, t.weights, t.conv_biases, t.linear_biases) == (1_191_170, 1_190_000, 160, 1_010)
     assert t.params - t.conv_biases == 1_191_010 and t.params - t.linear_biases == 1_190_160
-    text = format_summary(summary)
+    text = format_model_summary(summary)
     for figure in ("1,191,170", "1,191,010", "1,190,160"):
         assert figure in text
 
@@ -103,7 +103,7 @@ def test_resnet18_branches_and_the_resize() -> None:
 def test_frozen_parameters_are_counted_apart() -> None:
     t = summarize_registered("resnet18", options={"freeze": True}).totals
     assert t.trainable == 512 * 10 + 10 and t.params == 11_181_642
-    assert "frozen" in format_summary(summarize_registered("fastnet"))
+    assert "frozen" in format_model_summary(summarize_registered("fastnet"))
 
 
 def test_json_schema_is_stable() -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from cnnlab.builtin import preset_names, preset_path
 from cnnlab.config import load_config
 from cnnlab.models import build, check_options
-from cnnlab.presets import preset_names, preset_path
 from cnnlab.study import expand, load_spec
 from cnnlab.train import resolve_compute, train
 from tests.fakes import write_image_folder

@@ -10,7 +10,7 @@ import pytest
 from cnnlab.cli.main import main
 from cnnlab.config import StudySpec, validate
 from cnnlab.errors import UserError
-from cnnlab.report import build, probability_of_beating, wilson_interval
+from cnnlab.report import build_report, probability_of_beating, wilson_interval
 from cnnlab.study import read_results, run_study
 
 
@@ -37,7 +37,7 @@ def study(tmp_path_factory) -> Path:
 
 
 def test_report_has_settings_ranked_table_and_intervals(study: Path) -> None:
-    files = build(study)
+    files = build_report(study)
     text = files.markdown.read_text()
     assert "# Study: tiny" in text and "A tiny study for the report tests." in text
     assert "| variant | changes from the base |" in text and "data.preprocess=none" in text
@@ -52,7 +52,7 @@ def test_report_has_settings_ranked_table_and_intervals(study: Path) -> None:
 
 
 def test_report_figures_and_self_contained_html(study: Path) -> None:
-    files = build(study)
+    files = build_report(study)
     names = sorted(p.name for p in files.figures)
     assert names == ["curves-raw.png", "curves-std.png", "overlay-val.png"]
     for figure in files.figures:
@@ -67,7 +67,7 @@ def test_report_verb_and_a_folder_that_is_no_study(study: Path, tmp_path: Path, 
     assert main(["report", str(study)]) == 0
     assert "report.html" in capsys.readouterr().out
     with pytest.raises(UserError, match="not a study folder"):
-        build(tmp_path)
+        build_report(tmp_path)
     assert main(["report", str(tmp_path)]) == 2
 
 
@@ -86,7 +86,7 @@ def test_a_study_without_a_validation_split_overlays_the_test_curves(tmp_path: P
         StudySpec,
     )
     run_study(spec, tmp_path)
-    files = build(tmp_path)
+    files = build_report(tmp_path)
     assert sorted(p.name for p in files.figures) == ["curves-a.png", "curves-b.png", "overlay-test.png"]
     assert "Test loss and top-1 of every variant" in files.markdown.read_text()
     assert "Learning curves of a: loss and top-1, train vs test" in files.markdown.read_text()
@@ -100,7 +100,7 @@ def _row(text: str, heading: str, first: str) -> list[str]:
 
 
 def test_each_variant_against_the_baseline_with_a_verdict_that_follows_its_interval(study: Path) -> None:
-    text = build(study).markdown.read_text()
+    text = build_report(study).markdown.read_text()
     assert (
         "| variant | seeds | test top-1 vs raw [95% CI] | P(beats it on a new seed) [95% CI] | seeds needed |" in text
     )
@@ -120,7 +120,7 @@ def test_each_variant_against_the_baseline_with_a_verdict_that_follows_its_inter
 
 
 def test_the_results_table_prices_the_test_sets_own_noise(study: Path) -> None:
-    text = build(study).markdown.read_text()
+    text = build_report(study).markdown.read_text()
     assert "| test top-1 | test top-1 +- binomial |" in text
     rows = [r for r in read_results(study) if r["variant"] == "raw"]
     mean = sum(r["test_top1"] for r in rows) / len(rows)
@@ -131,7 +131,7 @@ def test_the_results_table_prices_the_test_sets_own_noise(study: Path) -> None:
 
 
 def test_the_last_epochs_figures_have_a_table_of_their_own(study: Path) -> None:
-    text = build(study).markdown.read_text()
+    text = build_report(study).markdown.read_text()
     assert "### At the last epoch" in text
     rows = [r for r in read_results(study) if r["variant"] == "std"]
     assert all(r["last_epoch"] == 3 for r in rows)

@@ -11,7 +11,7 @@ import yaml
 
 from cnnlab.config import StudySpec, validate
 from cnnlab.errors import UserError
-from cnnlab.report import build
+from cnnlab.report import build_report
 from cnnlab.report.reference import conclusion_verdict
 from cnnlab.study import read_results, run_study
 
@@ -72,7 +72,7 @@ def _mean(study: Path, variant: str, figure: str) -> float:
 
 
 def test_the_course_reports_figures_stand_beside_ours(claims: Path) -> None:
-    text = build(claims).markdown.read_text()
+    text = build_report(claims).markdown.read_text()
     assert "## Against the course report" in text and "a course report, table 2" in text
     figures = _section(text, "### Its figures beside cnnlab's")
     assert "| variant | figure | course report | cnnlab (mean +- std) | cnnlab - course report |" in figures
@@ -85,7 +85,7 @@ def test_the_course_reports_figures_stand_beside_ours(claims: Path) -> None:
 
 
 def test_each_conclusion_is_checked_against_the_seeds(claims: Path) -> None:
-    text = build(claims).markdown.read_text()
+    text = build_report(claims).markdown.read_text()
     table = _section(text, "### Its conclusions, checked")
     better = _cells(table, "Adam beats a tiny step")
     assert better[1] == "adam vs slow, test top-1 (claimed better)"
@@ -110,16 +110,16 @@ def test_a_reference_added_to_a_finished_study_is_reported_and_checked(claims: P
     for key in ("reference", "conclusions"):
         spec.pop(key)
     (study / "spec.yaml").write_text(yaml.safe_dump(spec))
-    assert "Against the course report" not in build(study).markdown.read_text()  # nothing to set beside
+    assert "Against the course report" not in build_report(study).markdown.read_text()  # nothing to set beside
     spec["conclusions"] = [{"claim": "added later", "variant": "adam", "expect": "better"}]
     (study / "spec.yaml").write_text(yaml.safe_dump(spec))
-    text = build(study).markdown.read_text()
+    text = build_report(study).markdown.read_text()
     assert "### Its conclusions, checked" in text and "### Its figures" not in text
     assert _cells(_section(text, "### Its conclusions, checked"), "added later")[2] == "-"  # no course figures
     spec["conclusions"][0]["variant"] = "adma"
     (study / "spec.yaml").write_text(yaml.safe_dump(spec))
     with pytest.raises(UserError, match=r"variant 'adma' is not a variant of the study \(did you mean 'adam'\?\)"):
-        build(study)
+        build_report(study)
 
 
 @pytest.mark.parametrize(

@@ -8,13 +8,14 @@ import pytest
 import torch
 import torchvision
 
+from cnnlab.builtin import STUDY_ALIASES, study_names
 from cnnlab.cli.main import main
 from cnnlab.config import StudySpec
 from cnnlab.errors import UserError
 from cnnlab.models.architectures import resnet
-from cnnlab.report import build
-from cnnlab.study import builtin_studies, expand, load_spec, run_study
-from cnnlab.study.spec import ALIASES, run_names
+from cnnlab.report import build_report
+from cnnlab.study import expand, load_spec, run_study
+from cnnlab.study.spec import run_names
 
 # each course report (the five reports cnnlab reproduces) and the built-in studies named after it
 REPORT_STUDIES = {
@@ -61,18 +62,18 @@ def _one_seed(spec: StudySpec, weights: Path) -> StudySpec:
 
 
 def test_each_report_has_its_studies_and_the_earlier_names_still_work() -> None:
-    names = builtin_studies()
+    names = study_names()
     for report, studies in REPORT_STUDIES.items():
         assert set(studies) <= set(names), report
         for study in studies:
             description = load_spec(study).description
             assert report.split()[0] in description, (study, description)
     assert {"quickstart", "speed", "activations"} <= set(names)  # and the others
-    for old, new in ALIASES.items():
+    for old, new in STUDY_ALIASES.items():
         assert old not in names and load_spec(old).name == new
 
 
-@pytest.mark.parametrize("name", builtin_studies())
+@pytest.mark.parametrize("name", study_names())
 def test_every_builtin_study_runs_a_dry_pass_and_reports(name: str, tmp_path: Path) -> None:
     weights = tmp_path / "resnet18.pt"
     torch.save(torchvision.models.resnet18().state_dict(), weights)
@@ -80,7 +81,7 @@ def test_every_builtin_study_runs_a_dry_pass_and_reports(name: str, tmp_path: Pa
     outcome = run_study(spec, tmp_path / name, TINY)
     assert not outcome.failed, outcome.failed
     assert len(outcome.trained) == len(run_names(expand(spec, TINY)))
-    report = build(tmp_path / name).markdown.read_text()
+    report = build_report(tmp_path / name).markdown.read_text()
     if spec.conclusions:
         assert "Against the course report" in report and len(spec.conclusions) <= report.count(" | ")
 

@@ -60,7 +60,7 @@ def test_an_interrupted_run_is_resumed_not_restarted(tmp_path: Path, count_train
     def stop(row):
         raise KeyboardInterrupt
 
-    train(planned.config, tmp_path / planned.folder, on_epoch=[stop])  # one epoch done, then Ctrl-C
+    train(planned.config, tmp_path / planned.folder, callbacks=[stop])  # one epoch done, then Ctrl-C
     outcome = run_study(spec, tmp_path)
     assert outcome.trained == [str(planned.folder)]
     history = RunFolder(tmp_path / planned.folder).read_metrics()

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cnnlab.builtin import study_names
 from cnnlab.config import StudySpec, validate
 from cnnlab.errors import UserError
-from cnnlab.study import builtin_studies, expand, load_spec
+from cnnlab.study import expand, load_spec
 from cnnlab.study.spec import baseline_of, check_reference, run_names
 
 
@@ -76,7 +77,7 @@ def test_spec_errors(tmp_path: Path) -> None:
         load_spec("no-such-study")
 
 
-@pytest.mark.parametrize("name", builtin_studies())
+@pytest.mark.parametrize("name", study_names())
 def test_every_builtin_study_validates(name: str) -> None:
     spec = load_spec(name)
     runs = expand(spec)

@@ -10,7 +10,7 @@ from tests.fakes import stop_at_epoch, without_seconds
 from torch import nn
 
 from cnnlab.config import OptimConfig, ScheduleConfig, load_config
-from cnnlab.train import build_optimizer, build_scheduler, train
+from cnnlab.train import build_optimizer, build_scheduler, resume, train
 from cnnlab.train.muon import Muon, orthogonalize
 from cnnlab.train.optim import current_lr
 
@@ -134,6 +134,6 @@ def test_a_fastnet_trains_and_resumes_with_muon(tmp_path: Path) -> None:
 
     whole = train(load_config(None, extra), tmp_path / "whole")
     assert whole.status == "completed" and whole.history[-1]["val_top1"] > 0.5  # digits: chance is 0.1
-    train(load_config(None, extra), tmp_path / "stopped", on_epoch=[stop_at_epoch(2)])
-    resumed = train(None, tmp_path / "stopped", resume=True)
+    train(load_config(None, extra), tmp_path / "stopped", callbacks=[stop_at_epoch(2)])
+    resumed = resume(tmp_path / "stopped")
     assert without_seconds(resumed.history) == without_seconds(whole.history)

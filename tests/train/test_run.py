@@ -18,7 +18,7 @@ from tests.fakes import stop_at_epoch, without_seconds
 from cnnlab.config import load_config
 from cnnlab.errors import UserError
 from cnnlab.runs import RunFolder
-from cnnlab.train import train
+from cnnlab.train import resume, train
 
 SMALL = [
     "data.source=digits",
@@ -79,7 +79,7 @@ KILLER = """
 import os, signal, sys
 import cnnlab.data.batches as batches
 from cnnlab.config import load_config
-from cnnlab.train import train
+from cnnlab.train import resume, train
 
 passes = {"train": 0}
 original = batches.BatchIterator.__iter__
@@ -114,7 +114,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path: Path, killed_
     assert [row["epoch"] for row in _metrics(run_dir)] == list(range(killed_in_epoch))
     assert RunFolder(run_dir).read_summary() is None
 
-    resumed = train(None, run_dir, resume=True)
+    resumed = resume(run_dir)
     train(_config(), tmp_path / "whole")
     assert resumed.status == "completed"
     assert _metrics(run_dir) == _metrics(tmp_path / "whole")
@@ -124,14 +124,14 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path: Path, killed_
 
 
 def test_ctrl_c_writes_the_state_marks_interrupted_and_resumes(tmp_path: Path) -> None:
-    stopped = train(_config(), tmp_path / "run", on_epoch=[stop_at_epoch(2)])
+    stopped = train(_config(), tmp_path / "run", callbacks=[stop_at_epoch(2)])
     assert stopped.status == "interrupted"
     assert RunFolder(tmp_path / "run").read_summary()["status"] == "interrupted"
     assert [row["epoch"] for row in _metrics(tmp_path / "run")] == [0, 1, 2]
-    resumed = train(None, tmp_path / "run", resume=True)
+    resumed = resume(tmp_path / "run")
     train(_config(), tmp_path / "whole")
     assert resumed.status == "completed" and _metrics(tmp_path / "run") == _metrics(tmp_path / "whole")
-    again = train(None, tmp_path / "run", resume=True)  # finished: nothing to do
+    again = resume(tmp_path / "run")  # finished: nothing to do
     assert again.status == "completed" and len(again.history) == 5  # epochs 0 (the initial weights) to 4
 
 
@@ -141,7 +141,7 @@ def test_divergence_ends_the_run_with_epoch_step_and_rate(tmp_path: Path) -> Non
     message = result.summary["message"]
     assert "diverged at epoch 1, step" in message and "learning rate 1e+06" in message and "Lower optim.lr" in message
     with pytest.raises(UserError, match="diverged"):
-        train(None, tmp_path / "run", resume=True)
+        resume(tmp_path / "run")
 
 
 def test_existing_run_needs_resume_and_resume_needs_a_run(tmp_path: Path) -> None:
@@ -149,16 +149,16 @@ def test_existing_run_needs_resume_and_resume_needs_a_run(tmp_path: Path) -> Non
     with pytest.raises(UserError, match="already holds a run: add --resume"):
         train(_config("train.epochs=1"), tmp_path / "run")
     with pytest.raises(UserError, match="nothing to resume"):
-        train(None, tmp_path / "empty", resume=True)
+        resume(tmp_path / "empty")
     with pytest.raises(UserError, match="saved config"):
-        train(_config("train.epochs=9"), tmp_path / "run", resume=True)
+        resume(tmp_path / "run", _config("train.epochs=9"))
 
 
 def test_a_state_file_that_asks_to_run_code_is_refused(tmp_path: Path) -> None:
     def stop(row: dict) -> None:
         raise KeyboardInterrupt
 
-    train(_config(), tmp_path / "run", on_epoch=[stop])
+    train(_config(), tmp_path / "run", callbacks=[stop])
     marker = tmp_path / "ran"
 
     class Evil:
@@ -167,7 +167,7 @@ def test_a_state_file_that_asks_to_run_code_is_refused(tmp_path: Path) -> None:
 
     (tmp_path / "run" / "state.pt").write_bytes(pickle.dumps(Evil(), protocol=2))
     with pytest.raises(UserError, match="cannot read the resume state"):
-        train(None, tmp_path / "run", resume=True)
+        resume(tmp_path / "run")
     assert not marker.exists()
 
 

@@ -12,10 +12,10 @@ from torch import nn
 
 from cnnlab.config import AugmentConfig, LookaheadConfig, load_config
 from cnnlab.data import BatchAugment, BatchIterator, Samples, fit_preprocess
+from cnnlab.evaluation import tta_logits, tta_views
 from cnnlab.runs import RunFolder
-from cnnlab.train import train
+from cnnlab.train import resume, train
 from cnnlab.train.averaging import Lookahead
-from cnnlab.train.tta import tta_logits, tta_views
 
 
 class Counting(nn.Module):
@@ -130,11 +130,11 @@ def test_lookahead_and_tta_runs_resume_exactly(tmp_path: Path) -> None:
         "data.augment.flip_mode=alternate",
     ]
 
-    train(load_config(None, extra), tmp_path / "stopped", on_epoch=[stop_at_epoch(2)])
-    resumed = train(None, tmp_path / "stopped", resume=True)
+    train(load_config(None, extra), tmp_path / "stopped", callbacks=[stop_at_epoch(2)])
+    resumed = resume(tmp_path / "stopped")
     whole = train(load_config(None, extra), tmp_path / "whole")
     assert resumed.status == "completed" and without_seconds(resumed.history) == without_seconds(whole.history)
-    assert RunFolder(tmp_path / "whole").load_state()["lookahead"]  # the slow copy is saved for resume
+    assert RunFolder(tmp_path / "whole").load_state().hooks["lookahead"]  # the slow copy is saved for resume
 
 
 def test_models_may_react_to_the_epoch(tmp_path: Path, monkeypatch) -> None:

@@ -18,8 +18,9 @@ from matplotlib.figure import Figure
 
 from cnnlab.errors import UserError
 from cnnlab.fileio import atomic_write_json, atomic_write_text
+from cnnlab.plotting import save_png
 
-from .figures import Predict, boundary_grid_figure, boundary_strip_figure, curves_figure, save_png
+from .figures import Predict, boundary_grid_figure, boundary_strip_figure, curves_figure
 from .fit import MLPRun, MLPSettings, fit_mlp, iterations_per_epoch
 from .inputs import PLANAR_SOURCES, SOURCES, BasicsData, check_source, load_basics_data
 from .mlp import MLPParams, predict

@@ -7,15 +7,13 @@ nothing changes for other code (or a notebook) running in the same process.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-from cnnlab.fileio import atomic_write
+from cnnlab import plotting
 
 from .fit import EpochRecord
 
@@ -28,15 +26,8 @@ CLASS_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b
 
 
 def new_figure(width: float, height: float) -> Figure:
-    """A figure on its own Agg canvas (inches), laid out so that titles and labels never overlap."""
-    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def save_png(fig: Figure, path: str | Path) -> Path:
-    """Write `fig` as a PNG atomically."""
-    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
+    """A figure of the basics (at their resolution), from cnnlab.plotting."""
+    return plotting.new_figure(width, height, dpi=DPI)
 
 
 def curves_figure(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from cnnlab.data import describe, format_summary, load
+from cnnlab.data import describe, format_dataset_summary, load
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
@@ -19,5 +19,5 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     info = describe(load(args.source, root=args.root, image_size=args.image_size))
-    print(json.dumps(info, indent=2) if args.json else format_summary(info))
+    print(json.dumps(info, indent=2) if args.json else format_dataset_summary(info))
     return 0

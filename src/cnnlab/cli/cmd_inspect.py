@@ -16,7 +16,7 @@ from cnnlab.inspect import (
     explain_convolution,
     explain_layer_size,
     format_explained_convolution,
-    format_summary,
+    format_model_summary,
     kernel_for_output,
     parse_matrix,
     summarize_registered,
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         options=model_options(args.options),
         fully_conv=parse_image_size(args.fully_conv) if args.fully_conv else None,
     )
-    print(json.dumps(summary.to_dict(), indent=2) if args.json else format_summary(summary))
+    print(json.dumps(summary.to_dict(), indent=2) if args.json else format_model_summary(summary))
     return 0
 
 

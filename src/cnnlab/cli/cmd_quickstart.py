@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cnnlab.report import build
+from cnnlab.report import build_report
 from cnnlab.study import load_spec, run_study
 
 from .cmd_study import print_outcome
@@ -22,6 +22,6 @@ def run(args: argparse.Namespace) -> int:
     print_outcome(outcome)
     if outcome.interrupted:
         return 130
-    files = build(args.out)
+    files = build_report(args.out)
     print(f"report: {files.markdown} (open {files.html} in a browser)")
     return 0

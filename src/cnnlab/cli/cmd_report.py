@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from cnnlab.report import build
+from cnnlab.report import build_report
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
@@ -14,6 +14,6 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    files = build(args.study_dir)
+    files = build_report(args.study_dir)
     print(f"report: {files.markdown} and {files.html} ({len(files.figures)} figures)")
     return 0

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cnnlab.builtin import STUDY_ALIASES, study_names
 from cnnlab.errors import UserError
-from cnnlab.report import build
-from cnnlab.study import StudyOutcome, builtin_studies, expand, load_spec, run_study
-from cnnlab.study.spec import ALIASES, run_names
+from cnnlab.report import build_report
+from cnnlab.study import StudyOutcome, expand, load_spec, run_study
+from cnnlab.study.spec import run_names
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
@@ -28,11 +29,11 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.list:
-        for name in builtin_studies():
+        for name in study_names():
             spec = load_spec(name)
             runs = expand(spec)
             summary = spec.description.strip().split(": ")[0].split(". ")[0]
-            aliases = [old for old, new in ALIASES.items() if new == name]
+            aliases = [old for old, new in STUDY_ALIASES.items() if new == name]
             also = f" (also: {', '.join(aliases)})" if aliases else ""
             print(f"{name:18s} {len(run_names(runs)):2d} variants x {len(spec.seeds)} seeds  {summary}{also}")
         return 0
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     outcome = run_study(spec, out, args.overrides, workers=args.workers)
     print_outcome(outcome)
     if not args.no_report and not outcome.interrupted:
-        files = build(out)
+        files = build_report(out)
         print(f"report: {files.markdown} and {files.html}")
     return 130 if outcome.interrupted else 0
 

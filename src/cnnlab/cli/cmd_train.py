@@ -6,11 +6,11 @@ import argparse
 import time
 from pathlib import Path
 
+from cnnlab.builtin import preset_path
 from cnnlab.config import RunConfig, load_config
 from cnnlab.errors import UserError
-from cnnlab.presets import preset_path
 from cnnlab.runs import SPLITS
-from cnnlab.train import RunResult, train
+from cnnlab.train import RunResult, resume, train
 
 EXIT = {"completed": 0, "early_stopped": 0, "diverged": 2, "interrupted": 130}
 
@@ -29,7 +29,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def parse_config_args(args: list[str], preset: str | None = None) -> tuple[RunConfig | None, bool]:
+def parse_config_args(args: list[str], preset: str | None = None) -> tuple[RunConfig, bool]:
     """(config, given): the config from an optional YAML path (or preset) and key=value overrides."""
     path: Path | None = preset_path(preset) if preset else None
     overrides = []
@@ -49,9 +49,8 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         if not args.out:
             raise UserError("--resume needs --out DIR: the folder of the run to continue")
-        result = train(config if given else None, args.out, resume=True, progress=args.progress)  # type: ignore[arg-type]
+        result = resume(args.out, config if given else None, progress=args.progress)
     else:
-        assert config is not None
         out = args.out or default_out(config)
         result = train(config, out, progress=args.progress)
     print_result(result)

@@ -9,11 +9,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-PREPROCESS_METHODS = ("none", "standardize", "minmax", "signed", "zca")
-OPTIMIZERS = ("sgd", "adam", "adamw", "muon")
-SCHEDULES = ("none", "step", "exponential", "onecycle", "cosine", "linear")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-
 
 class Section(BaseModel):
     """A config section: unknown keys are errors, assignments are validated."""

@@ -8,10 +8,10 @@ batches = BatchIterator(splits.train, prep, batch_size=128, train=True, augment=
 
 from .augment import BatchAugment, describe_augment
 from .batches import BatchIterator
-from .loading import load
+from .loading import load, load_splits
 from .preprocess import Preprocessor, fit_preprocess
 from .split import split
-from .summary import describe, format_summary
+from .summary import describe, format_dataset_summary
 from .types import Dataset, Samples, Splits
 
 __all__ = [
@@ -24,7 +24,8 @@ __all__ = [
     "describe",
     "describe_augment",
     "fit_preprocess",
-    "format_summary",
+    "format_dataset_summary",
     "load",
+    "load_splits",
     "split",
 ]

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
+from cnnlab.config import DataConfig
 from cnnlab.errors import UserError
 
 from .cache import ArrayStore, CacheEntryWriter, default_root, file_fingerprint, prune_stale, read_entry
 from .sources import Source, resolve_source
-from .split import carve_test
-from .types import Dataset, Samples
+from .split import carve_test, split
+from .types import Dataset, Samples, Splits
 
 
 def load(
@@ -68,6 +69,22 @@ def _resized(arrays: dict[str, np.ndarray], meta: dict, size: int) -> tuple[dict
         out[key] = resized
     notes = [*meta.get("notes", []), f"images resized from {height}x{width} to {size}x{size} (data.image_size)"]
     return out, {**meta, "notes": notes}
+
+
+def load_splits(data: DataConfig) -> Splits:
+    """The train / val / test splits a run's data config describes: its source loaded (from the cache),
+    the validation split carved and the training subset taken, exactly as when the run trained.
+
+    The one way they are built, by the trainer and by everything that rebuilds a run's splits later.
+    """
+    dataset = load(
+        data.source,
+        root=data.root,
+        image_size=data.image_size,
+        test_fraction=data.test_fraction,
+        split_seed=data.split_seed,
+    )
+    return split(dataset, data.val_fraction, data.split_seed, data.train_size)
 
 
 def cache_root(root: Path) -> Path:

@@ -33,7 +33,7 @@ def describe(dataset: Dataset) -> dict[str, Any]:
     return info
 
 
-def format_summary(info: dict[str, Any]) -> str:
+def format_dataset_summary(info: dict[str, Any]) -> str:
     """The summary as a short text for a terminal."""
     lines = [f"{info['name']} ({info['kind']}) from {info['location']}"]
     if info["kind"] == "images":

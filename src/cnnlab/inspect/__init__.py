@@ -1,6 +1,6 @@
 """inspect: what a model does to an input, layer by layer (shapes, parameters, receptive fields, MACs).
 
-summary = summarize(build("tme2"), (3, 32, 32)); print(format_summary(summary))
+summary = summarize(build("tme2"), (3, 32, 32)); print(format_model_summary(summary))
 print(format_explained_convolution(explain_convolution(parse_matrix("1,0,2;3,2,0"), parse_matrix("1,0;0,-1"))))
 """
 
@@ -11,7 +11,7 @@ from .matrix_text import format_matrix, parse_matrix
 from .receptive import Field, propagate
 from .registered import summarize_registered
 from .summary import SCHEMA, LayerRow, ModelSummary, Totals, summarize
-from .table import format_summary
+from .table import format_model_summary
 
 __all__ = [
     "SCHEMA",
@@ -26,7 +26,7 @@ __all__ = [
     "first_element_sum",
     "format_explained_convolution",
     "format_matrix",
-    "format_summary",
+    "format_model_summary",
     "kernel_for_output",
     "layer_output_size",
     "layer_size_formula",

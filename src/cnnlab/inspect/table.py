@@ -33,7 +33,7 @@ def _cells(row: LayerRow) -> tuple[str, ...]:
     )
 
 
-def format_summary(summary: ModelSummary) -> str:
+def format_model_summary(summary: ModelSummary) -> str:
     """A fixed-width table: one line a layer, then the totals and the notes that explain them."""
     t = summary.totals
     lines = [f"{summary.model}: input {_shape(summary.input_shape)} -> output {_shape(summary.output_shape)}", ""]

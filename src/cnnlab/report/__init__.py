@@ -14,8 +14,7 @@ from .aggregate import (
     verdict,
     wilson_interval,
 )
-from .build import ReportFiles, build
-from .figures import learning_curves, overlay
+from .build import ReportFiles, build_report
 
 __all__ = [
     "Comparison",
@@ -24,11 +23,9 @@ __all__ = [
     "ReportFiles",
     "SeedsNeeded",
     "Stat",
-    "build",
+    "build_report",
     "compare",
     "difference",
-    "learning_curves",
-    "overlay",
     "probability_of_beating",
     "seeds_needed",
     "summarize",

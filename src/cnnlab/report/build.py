@@ -1,4 +1,4 @@
-"""`build(study_dir)`: the lab report of a study, as report.md and a self-contained report.html."""
+"""`build_report(study_dir)`: the lab report of a study, as report.md and a self-contained report.html."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ import yaml
 import cnnlab
 from cnnlab.config import StudySpec, validate
 from cnnlab.fileio import atomic_write_text
+from cnnlab.plotting import learning_curves, overlay
 from cnnlab.runs import HELD_OUT, LAST_METRICS, METRICS, RunFolder
 from cnnlab.study import check_reference, collect, read_plan, write_results
 
 from . import cells
 from .aggregate import COUNTED, Stat, by_variant, compare, summarize, values
 from .document import Block, Bullets, Code, Figure, Heading, Paragraph, Table, to_html, to_markdown
-from .figures import learning_curves, overlay
 from .reference import against_reference
 
 EXTRA = ["best_epoch", "seconds", "images_per_second"]
@@ -32,7 +32,7 @@ class ReportFiles:
     figures: list[Path]
 
 
-def build(study_dir: str | Path) -> ReportFiles:
+def build_report(study_dir: str | Path) -> ReportFiles:
     """Write report.md, report.html and figures/ beside the study's runs."""
     study_dir = Path(study_dir)
     plan = read_plan(study_dir)

@@ -23,7 +23,7 @@ from cnnlab.fileio import atomic_write_json, atomic_write_text
 from cnnlab.machine import usable_cores
 from cnnlab.models import check_model
 from cnnlab.runs import FINISHED, HELD_OUT, RunFolder
-from cnnlab.train import train
+from cnnlab.train import resume, train
 
 from .results import PLAN, read_plan, write_results
 from .spec import PlannedRun, baseline_of, check_reference, expand, run_names
@@ -129,13 +129,13 @@ def _train_quietly(study_dir: Path, run: PlannedRun, threads: int | None, progre
         config = with_overrides(config, {"train": {"threads": threads}})
     start = time.perf_counter()
     try:
-        resume = folder.has_run()
-        if resume and (changed := config_differences(folder.read_config(), config)):
+        started = folder.has_run()
+        if started and (changed := config_differences(folder.read_config(), config)):
             raise UserError(
                 f"'{folder.path}' holds a run with another config (differs in {', '.join(changed)}): "
                 "delete that folder to rerun it, or run the study into another --out folder"
             )
-        result = train(config if not resume else None, folder.path, resume=resume, progress=progress)
+        result = resume(folder.path, progress=progress) if started else train(config, folder.path, progress=progress)
         summary = result.summary
         return {
             "status": result.status,

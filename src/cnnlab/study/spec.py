@@ -6,15 +6,14 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from cnnlab.builtin import preset_path, study_path
 from cnnlab.config import RunConfig, StudySpec, merge, parse_overrides, read_yaml, validate
 from cnnlab.config.loading import set_dotted
 from cnnlab.errors import UserError, did_you_mean
 from cnnlab.models import check_options
-from cnnlab.presets import preset_path
 from cnnlab.runs import is_top_k
 
 from .results import COMPARED, REFERENCE_FIGURES
@@ -30,33 +29,11 @@ class PlannedRun:
     folder: Path  # relative to the study folder: runs/<variant>/seed<k>
 
 
-# earlier names of built-in studies, kept working: each now reproduces the report that ran it
-ALIASES = {"course-improvements": "rdfia-homework", "epochs": "rob313", "weight-decay": "rob313-vgg"}
-
-
-def builtin_studies() -> list[str]:
-    """The names of the studies shipped with cnnlab."""
-    files = resources.files("cnnlab.studies").iterdir()
-    return sorted(p.name.removesuffix(".yaml") for p in files if p.name.endswith(".yaml"))
-
-
-def builtin_study_path(name: str) -> Path:
-    """The YAML file of a built-in study (or of the one an earlier name of it now stands for)."""
-    name = ALIASES.get(name, name)
-    if name not in builtin_studies():
-        known = [*builtin_studies(), *ALIASES]
-        raise UserError(
-            f"'{name}' is neither a study file nor a built-in study{did_you_mean(name, known)}; "
-            f"built-in studies: {', '.join(builtin_studies())}"
-        )
-    return Path(str(resources.files("cnnlab.studies") / f"{name}.yaml"))
-
-
 def load_spec(source: str | Path) -> StudySpec:
     """A study spec from a YAML path, or by the name of a built-in study."""
     path = Path(source)
     if not path.is_file() and not str(source).endswith((".yaml", ".yml")):
-        path = builtin_study_path(str(source))
+        path = study_path(str(source))
     data = read_yaml(path)
     spec = validate(data, StudySpec)
     runs = expand(spec)

@@ -12,9 +12,17 @@ from torch import nn
 
 from cnnlab.config import LookaheadConfig
 
+from .callbacks import Callback
 
-class Lookahead:
-    """Averages a model's floating-point state (weights and batch-norm statistics) every `every` steps."""
+
+class Lookahead(Callback):
+    """Averages a model's floating-point state (weights and batch-norm statistics) every `every` steps.
+
+    A stateful callback: it steps after each optimiser step, puts the slow weights into the model at the
+    end of each training pass (before evaluation), and its slow copy is saved with the run's resume state.
+    """
+
+    state_key = "lookahead"
 
     def __init__(self, model: nn.Module, config: LookaheadConfig, total_steps: int, steps_per_epoch: int) -> None:
         self.model = model
@@ -51,6 +59,12 @@ class Lookahead:
         if self.slow is not None:
             for key, value in self._float_state().items():
                 value.copy_(self.slow[key])
+
+    def on_train_step_end(self, step: int) -> None:
+        self.step(step)
+
+    def on_train_epoch_end(self, epoch: int) -> None:
+        self.sync()
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {k: v.clone() for k, v in (self.slow or {}).items()}

@@ -1,6 +1,8 @@
 """The fit loop: train_one_epoch, evaluate, and fit with early stopping, divergence checks and resume.
 
-One loop for every model and experiment; what varies comes in through the config.
+One loop for every model and experiment; what varies comes in through the config, and everything
+optional (weight averaging, logging, a model's epoch hook) through the named callbacks of
+`train/callbacks.py`.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,14 +18,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from cnnlab.checkpoint import FitProgress, TrainingState
 from cnnlab.data import BatchIterator
+from cnnlab.evaluation import MetricMeter, tta_logits
 from cnnlab.runs import HELD_OUT, METRICS, SPLITS, RunFolder, metrics_row
 
-from .averaging import Lookahead
+from .callbacks import Callback
 from .device import Compute
-from .metrics import MetricMeter
 from .optim import current_lr
-from .tta import tta_logits
 
 log = logging.getLogger("cnnlab.train")
 
@@ -52,8 +53,7 @@ class FitSettings:
     epoch_zero: bool = False  # evaluate the initial weights on every split first, as epoch 0
     tta: int = 0  # test-time augmentation level of every evaluation
     tta_fraction: float = 1.0  # share of each evaluation batch (least confident first) given the views
-    lookahead: Lookahead | None = None
-    on_epoch: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
+    callbacks: list[Callback] = field(default_factory=list)  # named hooks, called in order (train/callbacks.py)
 
 
 @dataclass
@@ -96,7 +96,6 @@ def train_one_epoch(
     model.train()
     meter = MetricMeter(compute.device)
     steps = len(batches)
-    lookahead = settings.lookahead if settings.lookahead is not None and settings.lookahead.enabled else None
     first_step = (epoch - 1) * steps
     bar = _progress_bar(steps, epoch, settings)
     start = time.perf_counter()
@@ -118,8 +117,8 @@ def train_one_epoch(
             loss.backward()
             optimizer.step()
         scheduler.step()
-        if lookahead is not None:
-            lookahead.step(first_step + step)
+        for callback in settings.callbacks:
+            callback.on_train_step_end(first_step + step)
         meter.update(loss, output.float(), y)
         if bar is not None and (step % 10 == 0 or step == steps):
             so_far = meter.result()
@@ -129,8 +128,8 @@ def train_one_epoch(
             bar.update(1)
     if bar is not None:
         bar.close()
-    if lookahead is not None:
-        lookahead.sync()
+    for callback in settings.callbacks:
+        callback.on_train_epoch_end(epoch)
     seconds = time.perf_counter() - start
     return {**meter.result(), "images": meter.count, "seconds": seconds}
 
@@ -171,14 +170,15 @@ def fit(
     folder: RunFolder,
     settings: FitSettings,
     module: nn.Module | None = None,
-    state: dict[str, Any] | None = None,
+    state: TrainingState | None = None,
     scaler: torch.amp.GradScaler | None = None,
 ) -> RunResult:
-    """Train for `settings.epochs`, evaluating val and test each epoch, saving state after each.
+    """Train for `settings.epochs`, evaluating val and test each epoch, saving the resume state after each.
 
     The best epoch is the one with the lowest validation loss (the last one without a validation
     split); its weights are saved as the run's model. `module` is the uncompiled model whose
-    weights are saved (defaults to `model`); `state` resumes from a saved epoch.
+    weights are saved (defaults to `model`); `state` resumes after its epoch: it is restored into
+    the model, optimiser, schedule, scaler and the stateful callbacks here.
     """
     module = module if module is not None else model
     train_batches = batches["train"]
@@ -186,33 +186,32 @@ def fit(
     has_val = batches.get("val") is not None and len(batches["val"].samples) > 0  # type: ignore[union-attr]
     if settings.early_stop and not has_val:
         log.warning("early stopping needs a validation split (data.val_fraction > 0): it is off for this run")
-    state = dict(state or {})
-    history = [row for row in folder.read_metrics() if row["epoch"] <= state["epoch"]] if state else []
-    best_epoch: int | None = state.get("best_epoch")
-    best_loss: float = state.get("best_val_loss", math.inf)
-    bad_epochs: int = state.get("bad_epochs", 0)
-    train_seconds: float = state.get("train_seconds", 0.0)
-    train_images: int = state.get("train_images", 0)
+    callbacks = settings.callbacks
+    if state is not None:
+        state.restore(module, optimizer, scheduler, scaler, callbacks)
+    progress = state.progress if state is not None else FitProgress()
+    done = state.epoch if state is not None else 0
+    history = [row for row in folder.read_metrics() if row["epoch"] <= done] if state is not None else []
     status, message = "completed", None
-    first = state.get("epoch", 0) + 1
+    for callback in callbacks:
+        callback.on_fit_start(module)
     try:
-        if first == 1 and settings.epoch_zero:
+        if done == 0 and settings.epoch_zero:
             history.append(_epoch_zero(model, batches, optimizer, criterion, compute, settings))
             folder.write_metrics(history)
             log.info("%s", _epoch_line(history[0], settings.epochs))
-        for epoch in range(first, settings.epochs + 1):
+        for epoch in range(done + 1, settings.epochs + 1):
             started = time.perf_counter()
             seed_epoch(settings.seed, epoch)
             train_batches.set_epoch(epoch)
-            set_model_epoch = getattr(module, "set_epoch", None)
-            if callable(set_model_epoch):  # models with epoch-dependent behaviour (e.g. freezing a layer)
-                set_model_epoch(epoch)
+            for callback in callbacks:
+                callback.on_epoch_start(epoch)
             lr = current_lr(optimizer)
             train = train_one_epoch(
                 model, train_batches, optimizer, scheduler, criterion, compute, epoch, settings, scaler
             )
-            train_seconds += train["seconds"]
-            train_images += int(train["images"])
+            progress.train_seconds += train["seconds"]
+            progress.train_images += int(train["images"])
             results = {"train": train}
             due = epoch % settings.eval_every == 0 or epoch == settings.epochs
             for split in HELD_OUT if due else ():
@@ -225,33 +224,23 @@ def fit(
             history.append(row)
             if due:
                 val_loss = results["val"]["loss"] if has_val else -float(epoch)  # without val: the last epoch
-                if val_loss < best_loss:
-                    best_epoch, best_loss, bad_epochs = epoch, val_loss, 0
+                if val_loss < progress.best_val_loss:
+                    progress.best_epoch, progress.best_val_loss, progress.bad_epochs = epoch, val_loss, 0
                     folder.save_weights(module)
                 else:
-                    bad_epochs += 1
+                    progress.bad_epochs += 1
             folder.write_metrics(history)
             folder.save_state(
-                {
-                    "epoch": epoch,
-                    "model": module.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "scaler": scaler.state_dict() if scaler is not None else {},
-                    "lookahead": settings.lookahead.state_dict() if settings.lookahead is not None else {},
-                    "best_epoch": best_epoch,
-                    "best_val_loss": best_loss,
-                    "bad_epochs": bad_epochs,
-                    "train_seconds": train_seconds,
-                    "train_images": train_images,
-                }
+                TrainingState.capture(epoch, module, optimizer, scheduler, scaler, callbacks, progress)
             )
             log.info("%s", _epoch_line(row, settings.epochs, train))
-            for callback in settings.on_epoch:
-                callback(row)
-            if settings.early_stop and has_val and bad_epochs >= settings.early_stop:
+            for callback in callbacks:
+                callback.on_epoch_end(row)
+            if settings.early_stop and has_val and progress.bad_epochs >= settings.early_stop:
                 status = "early_stopped"
-                message = f"no validation-loss improvement for {bad_epochs} epochs; best epoch {best_epoch}"
+                message = (
+                    f"no validation-loss improvement for {progress.bad_epochs} epochs; best epoch {progress.best_epoch}"
+                )
                 log.info("early stop: %s", message)
                 break
     except Diverged as err:
@@ -262,7 +251,9 @@ def fit(
         stopped = (history[-1]["epoch"] if history else 0) + 1
         message = f"interrupted during epoch {stopped}; resume to continue from epoch {stopped}"
         log.warning("%s", message)
-    summary = _summary(status, message, history, best_epoch, module, train_seconds, train_images, compute)
+    for callback in callbacks:
+        callback.on_fit_end(status)
+    summary = _summary(status, message, history, progress, module, compute)
     folder.write_summary(summary)
     return RunResult(folder, status, summary, history)
 
@@ -293,21 +284,21 @@ def _summary(
     status: str,
     message: str | None,
     history: list[dict[str, Any]],
-    best_epoch: int | None,
+    progress: FitProgress,
     module: nn.Module,
-    train_seconds: float,
-    train_images: int,
     compute: Compute,
 ) -> dict[str, Any]:
-    best = next((row for row in history if row["epoch"] == best_epoch), None)
+    best = next((row for row in history if row["epoch"] == progress.best_epoch), None)
     summary: dict[str, Any] = {
         "status": status,
-        "best_epoch": best_epoch,
+        "best_epoch": progress.best_epoch,
         "epochs_run": sum(1 for row in history if row["epoch"] > 0),
         "params": sum(p.numel() for p in module.parameters()),
         "seconds": round(sum(row["seconds"] for row in history), 3),
-        "train_seconds": round(train_seconds, 3),
-        "images_per_second": round(train_images / train_seconds, 1) if train_seconds else None,
+        "train_seconds": round(progress.train_seconds, 3),
+        "images_per_second": (
+            round(progress.train_images / progress.train_seconds, 1) if progress.train_seconds else None
+        ),
         "device": compute.describe(),
     }
     for key in METRICS:

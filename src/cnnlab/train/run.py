@@ -1,4 +1,5 @@
-"""`train(config, out_dir)`: one run from a config: data, model, optimiser, fit, run folder."""
+"""`train(config, out_dir)` starts one run from a config (data, model, optimiser, fit, run folder);
+`resume(out_dir)` continues a stopped one from its saved config and resume state."""
 
 from __future__ import annotations
 
@@ -14,14 +15,17 @@ import torch
 from torch import nn
 
 import cnnlab
+from cnnlab.checkpoint import TrainingState
 from cnnlab.config import RunConfig, dump_config
-from cnnlab.data import BatchAugment, BatchIterator, Splits, describe_augment, fit_preprocess, load, split
+from cnnlab.data import BatchAugment, BatchIterator, Splits, describe_augment, fit_preprocess, load_splits
 from cnnlab.errors import UserError
 from cnnlab.machine import hardware_description
 from cnnlab.models import build
+from cnnlab.models.hooks import EpochAware, InitFromData
 from cnnlab.runs import FINISHED, RunFolder
 
 from .averaging import Lookahead
+from .callbacks import Callback, ModelEpochHook, as_callbacks
 from .device import Compute, resolve_compute
 from .loop import FitSettings, RunResult, fit
 from .optim import build_optimizer, build_scheduler
@@ -31,35 +35,59 @@ log = logging.getLogger("cnnlab.train")
 INIT_SAMPLE = 5000  # training images shown to a model's data-dependent initialisation
 
 
-def train(
-    config: RunConfig | None,
-    out_dir: str | Path,
-    resume: bool = False,
-    progress: bool | None = None,
-    on_epoch: Sequence[Callable[[dict[str, Any]], None]] = (),
-) -> RunResult:
-    """Train one run described by `config` into `out_dir`.
+Hook = Callback | Callable[[dict[str, Any]], None]  # a callback, or a plain function of each epoch's metrics row
 
-    `resume` continues the stopped run there (with its saved config; `config` may be None).
-    `on_epoch` callbacks receive each epoch's metrics row as it is written.
+
+def train(
+    config: RunConfig, out_dir: str | Path, progress: bool | None = None, callbacks: Sequence[Hook] = ()
+) -> RunResult:
+    """Train a new run described by `config` into `out_dir` (which must not hold a run yet).
+
+    `callbacks` hook into the fit loop (`cnnlab.train.Callback`, or plain functions of each epoch's
+    metrics row); `progress` shows a progress bar (default: on a terminal, per train.progress).
     """
     folder = RunFolder(out_dir)
-    state = None
-    if resume:
-        config, state = _resume_point(folder, config)
-        if state is None and folder.status() in FINISHED:
-            log.info("%s already finished (%s): nothing to do", folder.path, folder.status())
-            return RunResult(folder, folder.status() or "", folder.read_summary() or {}, folder.read_metrics())
-    elif config is None:
-        raise ValueError("a config is needed to start a run")
-    elif folder.has_run():
+    if folder.has_run():
         raise UserError(
             f"'{folder.path}' already holds a run: add --resume to continue it, or choose another --out folder"
         )
+    return _run(config, folder, None, progress, callbacks)
 
+
+def resume(
+    out_dir: str | Path,
+    config: RunConfig | None = None,
+    progress: bool | None = None,
+    callbacks: Sequence[Hook] = (),
+) -> RunResult:
+    """Continue the stopped run in `out_dir` with its saved config from its last finished epoch.
+
+    A finished run is left as it is. `config`, when given, must be the run's own (a safeguard for a
+    command line that repeats it).
+    """
+    folder = RunFolder(out_dir)
+    saved, state = _resume_point(folder, config)
+    if state is None and folder.status() in FINISHED:
+        log.info("%s already finished (%s): nothing to do", folder.path, folder.status())
+        return RunResult(folder, folder.status() or "", folder.read_summary() or {}, folder.read_metrics())
+    if state is None:
+        log.warning("%s has no resume state (state.pt): no epoch finished, so it restarts at epoch 1", folder.path)
+    return _run(saved, folder, state, progress, callbacks)
+
+
+def _run(
+    config: RunConfig,
+    folder: RunFolder,
+    state: TrainingState | None,
+    progress: bool | None,
+    hooks: Sequence[Hook],
+) -> RunResult:
+    """Data, model, optimiser and schedule for `config`, then the fit loop from `state` (or from the start)."""
     compute = resolve_compute(config.train)
     torch.manual_seed(config.train.seed)
-    splits = _load_splits(config)
+    splits = load_splits(config.data)
+    for note in splits.dataset.notes:
+        log.info("%s: %s", splits.dataset.name, note)
     prep = fit_preprocess(splits.train, config.data.preprocess, config.data.zca_epsilon)
     augment = _augment(config, splits)
     batches: dict[str, BatchIterator | None] = {
@@ -82,9 +110,8 @@ def train(
     assert train_batches is not None
     steps_per_epoch = len(train_batches)
     model = _build_model(config, splits, augment)
-    init_from_data = getattr(model, "init_from_data", None)
-    if state is None and callable(init_from_data):
-        init_from_data(_init_sample(train_batches))
+    if state is None and isinstance(model, InitFromData):
+        model.init_from_data(_init_sample(train_batches))
     model.to(compute.device)
     if compute.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -92,14 +119,14 @@ def train(
     scheduler = build_scheduler(optimizer, config.schedule, config.train.epochs, steps_per_epoch)
     scaler = torch.amp.GradScaler("cuda") if compute.precision == "fp16" else None
     lookahead = Lookahead(model, config.train.lookahead, config.train.epochs * steps_per_epoch, steps_per_epoch)
+    callbacks = [
+        *([ModelEpochHook(model)] if isinstance(model, EpochAware) else []),
+        *([lookahead] if lookahead.enabled else []),
+        *([TensorBoardLogger(config, folder)] if config.train.tensorboard else []),
+        *as_callbacks(list(hooks)),
+    ]
     if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        lookahead.load_state_dict(state.get("lookahead", {}))
-        if scaler is not None and state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-        log.info("resuming %s after epoch %d", folder.path, state["epoch"])
+        log.info("resuming %s after epoch %d", folder.path, state.epoch)
     else:
         folder.path.mkdir(parents=True, exist_ok=True)
         folder.write_config(config)
@@ -116,27 +143,25 @@ def train(
         epoch_zero=config.train.epoch_zero,
         tta=config.train.tta,
         tta_fraction=config.train.tta_fraction,
-        lookahead=lookahead if lookahead.enabled else None,
-        on_epoch=list(on_epoch),
+        callbacks=callbacks,
     )
     _describe_start(config, splits, model, compute, steps_per_epoch)
-    with _tensorboard(config, folder, settings):
-        return fit(
-            runnable,
-            batches,
-            optimizer,
-            scheduler,
-            nn.CrossEntropyLoss(label_smoothing=config.train.label_smoothing),
-            compute,
-            folder,
-            settings,
-            module=model,
-            state=state,
-            scaler=scaler,
-        )
+    return fit(
+        runnable,
+        batches,
+        optimizer,
+        scheduler,
+        nn.CrossEntropyLoss(label_smoothing=config.train.label_smoothing),
+        compute,
+        folder,
+        settings,
+        module=model,
+        state=state,
+        scaler=scaler,
+    )
 
 
-def _resume_point(folder: RunFolder, given: RunConfig | None) -> tuple[RunConfig, dict[str, Any] | None]:
+def _resume_point(folder: RunFolder, given: RunConfig | None) -> tuple[RunConfig, TrainingState | None]:
     """The saved config and state to resume from; the run must exist and not have diverged."""
     if not folder.has_run():
         raise UserError(f"nothing to resume in '{folder.path}': it holds no run (drop --resume to start one)")
@@ -152,16 +177,6 @@ def _resume_point(folder: RunFolder, given: RunConfig | None) -> tuple[RunConfig
     if status in FINISHED:
         return saved, None
     return saved, folder.load_state()
-
-
-def _load_splits(config: RunConfig) -> Splits:
-    d = config.data
-    dataset = load(
-        d.source, root=d.root, image_size=d.image_size, test_fraction=d.test_fraction, split_seed=d.split_seed
-    )
-    for note in dataset.notes:
-        log.info("%s: %s", dataset.name, note)
-    return split(dataset, d.val_fraction, d.split_seed, d.train_size)
 
 
 def _augment(config: RunConfig, splits: Splits) -> BatchAugment | None:
@@ -250,31 +265,22 @@ def _describe_start(config: RunConfig, splits: Splits, model: nn.Module, compute
     )
 
 
-class _tensorboard:
-    """Logs each epoch's metrics to TensorBoard when `train.tensorboard` is on."""
+class TensorBoardLogger(Callback):
+    """Logs each epoch's metrics to TensorBoard (`train.tensorboard=true`), in the run folder's tensorboard/."""
 
-    def __init__(self, config: RunConfig, folder: RunFolder, settings: FitSettings) -> None:
-        self.writer = None
-        if not config.train.tensorboard:
-            return
+    def __init__(self, config: RunConfig, folder: RunFolder) -> None:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
             raise UserError("train.tensorboard=true needs the tensorboard package: pip install tensorboard") from None
         self.writer = SummaryWriter(log_dir=str(folder.path / "tensorboard"))
         self.writer.add_text("config", "```\n" + dump_config(config) + "\n```")
-        settings.on_epoch.append(self._log)
 
-    def _log(self, row: dict[str, Any]) -> None:
-        assert self.writer is not None
+    def on_epoch_end(self, row: dict[str, Any]) -> None:
         for key, value in row.items():
             if key != "epoch" and value is not None:
                 self.writer.add_scalar(key.replace("_", "/", 1), value, row["epoch"])
         self.writer.flush()
 
-    def __enter__(self) -> _tensorboard:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.writer is not None:
-            self.writer.close()
+    def on_fit_end(self, status: str) -> None:
+        self.writer.close()

@@ -1,8 +1,5 @@
-"""What every viz figure shares: a figure on its own Agg canvas, atomic PNG output, tile mosaics.
-
-Figures use matplotlib's object API (Figure + Agg canvas), never pyplot, so no global backend is
-changed for other code or a notebook in the same process.
-"""
+"""What viz figures share beyond cnnlab.plotting's figure and PNG output: where a run's figures go, and
+tile mosaics (filters, activation maps) with their labels."""
 
 from __future__ import annotations
 
@@ -13,27 +10,14 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
-from cnnlab.fileio import atomic_write
+from cnnlab.plotting import new_figure, save_png
 
-DPI = 110
+__all__ = ["default_path", "grid_shape", "label_tiles", "mosaic", "new_figure", "save_png", "show_image", "show_mosaic"]
+
 GAP = 1  # pixels between the tiles of a mosaic
 MAX_TICKS = 16  # tick labels an axis of a mosaic gets before it labels every k-th tile only
-
-
-def new_figure(width: float, height: float) -> Figure:
-    """A figure of `width` x `height` inches on its own Agg canvas, laid out so labels never overlap."""
-    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def save_png(figure: Figure, path: str | Path) -> Path:
-    """Write `figure` as a PNG atomically and return its path."""
-    return atomic_write(path, lambda tmp: figure.savefig(tmp, format="png"))
 
 
 def default_path(run_dir: str | Path, kind: str, *parts: str | None) -> Path:

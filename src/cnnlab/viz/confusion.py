@@ -13,11 +13,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cnnlab.data import BatchIterator, Samples, load, split
+from cnnlab.data import BatchIterator, Samples, load_splits
 from cnnlab.errors import UserError
+from cnnlab.evaluation import confusion_matrix, tta_logits
 from cnnlab.inference import TrainedRun, load_run
-from cnnlab.train import confusion_matrix
-from cnnlab.train.tta import tta_logits
 
 from .canvas import default_path, new_figure, save_png
 from .inputs import run_label
@@ -49,11 +48,7 @@ class Confusion:
 
 def load_test_split(run: TrainedRun) -> Samples:
     """The run's test split, rebuilt from its saved config."""
-    d = run.config.data
-    dataset = load(
-        d.source, root=d.root, image_size=d.image_size, test_fraction=d.test_fraction, split_seed=d.split_seed
-    )
-    return split(dataset, d.val_fraction, d.split_seed, d.train_size).test
+    return load_splits(run.config.data).test
 
 
 @torch.inference_mode()

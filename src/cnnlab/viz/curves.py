@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cnnlab.errors import UserError
-from cnnlab.report import learning_curves
+from cnnlab.plotting import learning_curves
 from cnnlab.runs import SPLITS, RunFolder
 
 from .canvas import default_path

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from cnnlab.train import MetricMeter, confusion_matrix, top_k_accuracy
+from cnnlab.evaluation import MetricMeter, confusion_matrix, top_k_accuracy
 
 
 def test_top_k_on_a_hand_made_case() -> None:

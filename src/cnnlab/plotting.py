@@ -1,6 +1,8 @@
-"""Learning-curve figures: one run or a variant's seeds (mean and spread), and an overlay of variants.
+"""Plotting below every stage that draws (report, viz, basics): a figure on its own canvas, atomic PNG
+output, and the learning curves of runs (one run, a variant's seeds with their spread, an overlay).
 
-Drawn with matplotlib's object API (Figure + Agg canvas), so no global backend is touched.
+Drawn with matplotlib's object API (Figure + Agg canvas), never pyplot, so no global backend is changed
+for other code or a notebook in the same process.
 """
 
 from __future__ import annotations
@@ -17,6 +19,19 @@ from cnnlab.fileio import atomic_write
 
 History = list[dict[str, Any]]  # metrics.jsonl rows of one run
 SPLIT_COLOURS = {"train": "tab:blue", "val": "tab:orange", "test": "tab:green"}
+DPI = 110
+
+
+def new_figure(width: float, height: float, dpi: int = DPI) -> Figure:
+    """A figure of `width` x `height` inches on its own Agg canvas, laid out so labels never overlap."""
+    figure = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def save_png(figure: Figure, path: str | Path) -> Path:
+    """Write `figure` as a PNG atomically and return its path."""
+    return atomic_write(path, lambda tmp: figure.savefig(tmp, format="png"))
 
 
 def _by_epoch(histories: Sequence[History], key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -32,16 +47,11 @@ def _by_epoch(histories: Sequence[History], key: str) -> tuple[np.ndarray, np.nd
     return epochs, mean, std
 
 
-def _save(figure: Figure, path: Path) -> Path:
-    FigureCanvasAgg(figure)
-    return atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight"))
-
-
 def learning_curves(
     histories: Sequence[History], title: str, path: Path, splits: Sequence[str] = ("train", "val")
 ) -> Path:
     """Loss and top-1 by epoch for `splits`, averaged over the runs (seeds) with a +-1 std band."""
-    figure = Figure(figsize=(10, 3.8))
+    figure = new_figure(10, 3.8)
     axes = figure.subplots(1, 2)
     for ax, metric, label in ((axes[0], "loss", "loss"), (axes[1], "top1", "top-1 accuracy")):
         for split in splits:
@@ -58,12 +68,12 @@ def learning_curves(
         ax.legend()
     seeds = f" (mean of {len(histories)} seeds, band +-1 std)" if len(histories) > 1 else ""
     figure.suptitle(f"{title}{seeds}")
-    return _save(figure, path)
+    return save_png(figure, path)
 
 
 def overlay(variants: dict[str, Sequence[History]], path: Path, split: str = "val") -> Path:
     """Every variant's `split` loss and top-1 by epoch (mean over seeds) on shared axes."""
-    figure = Figure(figsize=(12, 5), layout="constrained")
+    figure = new_figure(12, 5)
     axes = figure.subplots(1, 2)
     colours = _colours(len(variants))
     for ax, metric, label in ((axes[0], "loss", f"{split} loss"), (axes[1], "top1", f"{split} top-1 accuracy")):
@@ -78,7 +88,7 @@ def overlay(variants: dict[str, Sequence[History]], path: Path, split: str = "va
     if labels:
         figure.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 5), fontsize=8)
     figure.suptitle(f"{split} curves of every variant (mean over seeds)")
-    return _save(figure, path)
+    return save_png(figure, path)
 
 
 def _colours(n: int) -> list:
