@@ -59,4 +59,6 @@ def print_outcome(outcome: StudyOutcome) -> None:
     )
     for folder, message in outcome.failed.items():
         print(f"  failed: {folder}: {message}")
+    for folder in outcome.busy:
+        print(f"  left to the process training it: {folder} (run the study again once it is done)")
     print(f"results: {outcome.folder / 'results.csv'}")

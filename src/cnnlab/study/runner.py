@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from cnnlab.claim import RunInUse
 from cnnlab.config import RunConfig, StudySpec, with_overrides
 from cnnlab.errors import UserError
 from cnnlab.fileio import atomic_write_json, atomic_write_text
@@ -42,6 +43,7 @@ class StudyOutcome:
     trained: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    busy: list[str] = field(default_factory=list)  # runs another process was training: left to it
     interrupted: bool = False
     seconds: float = 0.0
 
@@ -143,6 +145,8 @@ def _train_quietly(study_dir: Path, run: PlannedRun, threads: int | None, progre
             "summary": summary,
             "seconds": time.perf_counter() - start,
         }
+    except RunInUse as err:
+        return {"status": "busy", "message": str(err), "summary": {}, "seconds": time.perf_counter() - start}
     except UserError as err:
         return {"status": "failed", "message": str(err), "summary": {}, "seconds": time.perf_counter() - start}
     except KeyboardInterrupt:
@@ -191,6 +195,10 @@ def _run_in_pool(study_dir: Path, todo: list[PlannedRun], workers: int, outcome:
 
 def _record(study_dir: Path, outcome: StudyOutcome, run: PlannedRun, result: dict, k: int, n: int) -> None:
     status, key = result["status"], str(run.folder)
+    if status == "busy":
+        outcome.busy.append(key)
+        log.info("[%d/%d] %s seed %d: left alone: %s", k, n, run.variant, run.seed, result["message"])
+        return
     plan = read_plan(study_dir)
     failures = plan.setdefault("failures", {})
     if status == "failed":

@@ -16,6 +16,7 @@ from torch import nn
 
 import cnnlab
 from cnnlab.checkpoint import TrainingState
+from cnnlab.claim import claim
 from cnnlab.config import RunConfig, dump_config
 from cnnlab.data import BatchAugment, BatchIterator, Splits, describe_augment, fit_preprocess, load_splits
 from cnnlab.errors import UserError
@@ -47,11 +48,12 @@ def train(
     metrics row); `progress` shows a progress bar (default: on a terminal, per train.progress).
     """
     folder = RunFolder(out_dir)
-    if folder.has_run():
-        raise UserError(
-            f"'{folder.path}' already holds a run: add --resume to continue it, or choose another --out folder"
-        )
-    return _run(config, folder, None, progress, callbacks)
+    with claim(folder.path):  # held while training: a second process on this folder is told and stops
+        if folder.has_run():
+            raise UserError(
+                f"'{folder.path}' already holds a run: add --resume to continue it, or choose another --out folder"
+            )
+        return _run(config, folder, None, progress, callbacks)
 
 
 def resume(
@@ -66,13 +68,16 @@ def resume(
     command line that repeats it).
     """
     folder = RunFolder(out_dir)
-    saved, state = _resume_point(folder, config)
-    if state is None and folder.status() in FINISHED:
-        log.info("%s already finished (%s): nothing to do", folder.path, folder.status())
-        return RunResult(folder, folder.status() or "", folder.read_summary() or {}, folder.read_metrics())
-    if state is None:
-        log.warning("%s has no resume state (state.pt): no epoch finished, so it restarts at epoch 1", folder.path)
-    return _run(saved, folder, state, progress, callbacks)
+    if not folder.has_run():
+        raise UserError(f"nothing to resume in '{folder.path}': it holds no run (drop --resume to start one)")
+    with claim(folder.path):  # a run being trained elsewhere is not resumed beside it
+        saved, state = _resume_point(folder, config)
+        if state is None and folder.status() in FINISHED:
+            log.info("%s already finished (%s): nothing to do", folder.path, folder.status())
+            return RunResult(folder, folder.status() or "", folder.read_summary() or {}, folder.read_metrics())
+        if state is None:
+            log.warning("%s has no resume state (state.pt): no epoch finished, so it restarts at epoch 1", folder.path)
+        return _run(saved, folder, state, progress, callbacks)
 
 
 def _run(

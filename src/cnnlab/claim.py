@@ -1,0 +1,85 @@
+"""A run folder is trained by one process at a time: whoever trains it holds its claim.
+
+The claim is an exclusive `flock` on a `.claim` file in the run folder, held for as long as the run
+trains. The kernel releases it when the process ends, however it ends (a crash, `kill -9`), so a claim
+left by a dead process never blocks a later resume; while its holder lives, every other process that
+asks for the run is told who holds it. The file also says who: its host, process id and start time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from cnnlab.errors import UserError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no flock; runs are then not protected against a second process
+    fcntl = None  # type: ignore[assignment]
+
+CLAIM = ".claim"
+
+
+class RunInUse(UserError):
+    """Another live process is training this run folder."""
+
+    def __init__(self, folder: Path, holder: str) -> None:
+        self.folder, self.holder = folder, holder
+        super().__init__(
+            f"'{folder}' is being trained by another process ({holder}): wait for it to finish, "
+            "or train into another folder"
+        )
+
+
+@contextlib.contextmanager
+def claim(folder: str | Path) -> Iterator[None]:
+    """Hold `folder`'s claim for the block; RunInUse at once if a live process holds it.
+
+    Creates the folder if needed, and removes it again on the way out when the block left nothing in it
+    but the claim (a run that failed before it started writes nothing).
+    """
+    folder = Path(folder)
+    created = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise UserError(f"'{folder}' is a file, not a folder: choose another --out folder") from None
+    path = folder / CLAIM
+    handle = open(path, "a+")  # noqa: SIM115 - held open for the whole block: the lock lives with it
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                raise RunInUse(folder, handle.read().strip() or "unknown") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"host {socket.gethostname()}, pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # releases the lock
+        if created and [p.name for p in folder.iterdir()] == [CLAIM]:
+            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+def holder(folder: str | Path) -> str | None:
+    """Who holds `folder`'s claim now (its host, pid and start), or None when no live process does."""
+    path = Path(folder) / CLAIM
+    if fcntl is None or not path.is_file():
+        return None
+    with open(path) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return handle.read().strip() or "unknown"
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None
