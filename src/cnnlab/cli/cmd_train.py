@@ -11,6 +11,7 @@ from cnnlab.config import RunConfig, load_config
 from cnnlab.errors import UserError
 from cnnlab.runs import SPLITS
 from cnnlab.train import RunResult, resume, train
+from cnnlab.train.budget import BUDGET_FILE, parse_budget, train_to_budget
 
 EXIT = {"completed": 0, "early_stopped": 0, "diverged": 2, "interrupted": 130}
 
@@ -22,7 +23,15 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
         description="Train one run. Without a config file the defaults train tme2 on CIFAR-10.",
     )
     p.add_argument("args", nargs="*", metavar="CONFIG.yaml | key=value", help="a YAML config, then overrides")
-    p.add_argument("--preset", help="start from a built-in config (e.g. quickstart)")
+    p.add_argument(
+        "--preset", help="start from a built-in config (fast-80, fast-90, fast-91, fast-94; fast with --budget)"
+    )
+    p.add_argument(
+        "--budget",
+        metavar="TIME",
+        help="with --preset fast: train the fast family's best net that fits TIME here (10m, 90s, 1h30m), "
+        "chosen after a short probe of this machine's speed",
+    )
     p.add_argument("--out", help="run folder (default: runs/<model>-<source>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the stopped run in --out")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar")
@@ -45,6 +54,8 @@ def parse_config_args(args: list[str], preset: str | None = None) -> tuple[RunCo
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.budget is not None or args.preset == "fast":
+        return run_budget(args)
     config, given = parse_config_args(args.args, args.preset)
     if args.resume:
         if not args.out:
@@ -54,6 +65,29 @@ def run(args: argparse.Namespace) -> int:
         out = args.out or default_out(config)
         result = train(config, out, progress=args.progress)
     print_result(result)
+    return EXIT.get(result.status, 1)
+
+
+def run_budget(args: argparse.Namespace) -> int:
+    """`--preset fast --budget T`: probe, choose, train; print the choice and the outcome."""
+    if args.budget is None:
+        raise UserError("--preset fast is the family of fast-80, fast-90 and fast-91: give --budget TIME (e.g. 10m)")
+    if args.preset not in (None, "fast") or args.resume:
+        raise UserError(
+            "--budget chooses the net and its epochs itself: use it with --preset fast and without --resume"
+        )
+    files = [arg for arg in args.args if "=" not in arg]
+    if files:
+        raise UserError(f"--budget takes key=value overrides only (such as data.source=...), not '{files[0]}'")
+    budget = parse_budget(args.budget)
+    out = args.out or str(Path("runs") / f"fast-budget-{time.strftime('%Y%m%d-%H%M%S')}")
+    started = time.perf_counter()
+    result, plan = train_to_budget(budget, out, args.args, progress=args.progress)
+    assert plan.chosen is not None
+    print(f"budget {args.budget}: probe {plan.probe_seconds:.0f} s; chose {plan.chosen.label}")
+    print_result(result)
+    spent = time.perf_counter() - started
+    print(f"  {spent:.0f} s of the {budget:.0f} s budget ({spent / budget:.0%}); the choice: {Path(out) / BUDGET_FILE}")
     return EXIT.get(result.status, 1)
 
 

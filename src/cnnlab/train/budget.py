@@ -1,0 +1,301 @@
+"""Train to a time budget: the best net of the fast family that this machine trains within the budget.
+
+A student has ten minutes, not a number of epochs. `plan_budget` measures this machine's training and
+evaluation speed on the fast family's nets in a short probe (a few steps on the real images), predicts
+each candidate's time (its epochs at the measured speed, the final evaluation with its test-time
+views, and the set-up), and picks the candidate with the best accuracy measured for it that fits;
+`train_to_budget` then trains it and writes the choice and the probe's figures beside the run.
+
+The candidates are `cnnlab/builtin/budgets/fast.yaml`: points of the presets' family (the record's
+recipe at several widths and lengths) with the test top-1 each reached on the CIFAR-10 JPEG copy. The
+schedule's length follows the epochs chosen (the presets' learning rate decays to 0 over the run).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from torch import nn
+
+from cnnlab.builtin import path as builtin_path
+from cnnlab.builtin import preset_path
+from cnnlab.config import RunConfig, load_config
+from cnnlab.data import BatchAugment, BatchIterator, Splits, fit_preprocess, load_splits
+from cnnlab.errors import UserError
+from cnnlab.evaluation import tta_logits
+from cnnlab.fileio import atomic_write_json
+from cnnlab.models import build
+from cnnlab.models.hooks import InitFromData
+from cnnlab.runs import RunFolder
+
+from .device import Compute, resolve_compute
+from .loop import FitSettings, RunResult, train_one_epoch
+from .optim import build_optimizer, build_scheduler
+from .run import Hook, train
+
+log = logging.getLogger("cnnlab.train")
+
+PROBE_STEPS = 6  # timed training steps a width (after WARMUP_STEPS): enough to average out one slow step
+WARMUP_STEPS = 2
+PROBE_EVAL_IMAGES = 1000
+MARGIN = 0.93  # of the budget left after the probe: what the chosen run's predicted time may use
+BUDGET_FILE = "budget.json"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One point of the family: a preset's recipe at `widths` for `epochs`, and the test top-1 it reached."""
+
+    preset: str
+    widths: tuple[int, int, int]
+    epochs: int
+    batch_size: int
+    top1: float  # measured on the CIFAR-10 JPEG copy (the candidates file says where and how)
+
+    @property
+    def label(self) -> str:
+        return f"{'/'.join(map(str, self.widths))} x {self.epochs} epochs (batch {self.batch_size}, from {self.preset})"
+
+    def config(self, overrides: Sequence[str]) -> RunConfig:
+        """The run config of this candidate: its preset, its width and length, then the user's overrides."""
+        mine = [f"model.widths=[{','.join(map(str, self.widths))}]", f"train.epochs={self.epochs}"]
+        mine.append(f"train.batch_size={self.batch_size}")
+        return load_config(preset_path(self.preset), [*mine, *overrides])
+
+
+@dataclass
+class Speed:
+    """What the probe measured for one width: training and evaluation images a second, and set-up seconds."""
+
+    train_images_per_second: float
+    eval_images_per_second: float
+    setup_seconds: float
+
+
+@dataclass
+class BudgetPlan:
+    """The choice for a budget: every candidate's predicted seconds, the chosen one, the probe's speeds."""
+
+    budget_seconds: float
+    probe_seconds: float
+    speeds: dict[str, Speed]
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+    chosen: Candidate | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "budget_seconds": self.budget_seconds,
+            "probe_seconds": round(self.probe_seconds, 1),
+            "speeds": {width: asdict(speed) for width, speed in self.speeds.items()},
+            "candidates": self.predictions,
+            "chosen": asdict(self.chosen) if self.chosen else None,
+        }
+
+
+def parse_budget(text: str) -> float:
+    """Seconds from '10m', '90s', '1h30m', '2.5m' or a plain number of seconds; a UserError otherwise."""
+    words = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
+    if not text.strip() or words is None or not any(words.groups()):
+        raise UserError(f"--budget '{text}' is not a duration: write it as 10m, 90s, 1h30m or a number of seconds")
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in words.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    if total <= 0:
+        raise UserError(f"--budget '{text}' is no time at all: give a positive duration such as 10m")
+    return total
+
+
+def candidates(family: str = "fast") -> list[Candidate]:
+    """The family's candidates, cheapest first (by epochs x width)."""
+    data = yaml.safe_load(builtin_path("budgets", family, "unknown budget family '{name}'{suggestion}").read_text())
+    out = [
+        Candidate(c["preset"], tuple(c["widths"]), int(c["epochs"]), int(c["batch_size"]), float(c["top1"]))
+        for c in data["candidates"]
+    ]
+    return sorted(out, key=lambda c: (c.epochs * sum(w * w for w in c.widths), c.epochs))
+
+
+def predicted_seconds(
+    candidate: Candidate, speed: Speed, train_images: int, test_images: int, tta_views: float
+) -> float:
+    """Set-up, `epochs` passes over the training images, and one evaluation of the test set with its views."""
+    training = candidate.epochs * train_images / speed.train_images_per_second
+    evaluation = test_images * tta_views / speed.eval_images_per_second
+    return speed.setup_seconds + training + evaluation
+
+
+def plan_budget(budget_seconds: float, overrides: Sequence[str] = (), family: str = "fast") -> BudgetPlan:
+    """Probe this machine and choose the most accurate candidate of `family` predicted to fit the budget.
+
+    Widths are probed from the narrowest up, and only while the narrower ones leave room: a width whose
+    shortest candidate cannot fit is not probed. A budget too short for the cheapest candidate is a
+    UserError saying what it would need.
+    """
+    started = time.perf_counter()
+    pool = candidates(family)
+    plan = BudgetPlan(budget_seconds, 0.0, {})
+    splits = load_splits(pool[0].config(overrides).data)
+    train_images, test_images = len(splits.train), len(splits.test)
+    for width in dict.fromkeys(c.widths for c in pool):  # narrowest first
+        shortest = min((c for c in pool if c.widths == width), key=lambda c: c.epochs)
+        config = shortest.config(overrides)
+        key = "/".join(map(str, width))
+        if plan.speeds:  # stop probing once a wider net's shortest run could not fit, at the speed seen so far
+            fastest = max(s.train_images_per_second for s in plan.speeds.values())
+            if shortest.epochs * train_images / fastest > _usable(budget_seconds, started):
+                break
+        plan.speeds[key] = probe(config, splits)
+        log.info(
+            "probe %s: %.0f training images/s, %.0f evaluation images/s, %.1f s set-up",
+            key,
+            plan.speeds[key].train_images_per_second,
+            plan.speeds[key].eval_images_per_second,
+            plan.speeds[key].setup_seconds,
+        )
+    plan.probe_seconds = time.perf_counter() - started
+    usable = _usable(budget_seconds, started)
+    for candidate in pool:
+        speed = plan.speeds.get("/".join(map(str, candidate.widths)))
+        config = candidate.config(overrides)
+        seconds = (
+            predicted_seconds(candidate, speed, train_images, test_images, tta_views(config)) if speed else math.inf
+        )
+        fits = seconds <= usable
+        plan.predictions.append({**asdict(candidate), "predicted_seconds": round(seconds, 1), "fits": fits})
+        if fits and (plan.chosen is None or candidate.top1 > plan.chosen.top1):
+            plan.chosen = candidate
+    if plan.chosen is None:
+        cheapest = plan.predictions[0]
+        need = cheapest["predicted_seconds"] / MARGIN + plan.probe_seconds
+        raise UserError(
+            f"a budget of {_minutes(budget_seconds)} is too short for the smallest net here: "
+            f"{pool[0].label} would take about {_minutes(need)} on this machine (the probe measured "
+            f"{plan.speeds[next(iter(plan.speeds))].train_images_per_second:,.0f} training images/s); "
+            f"give --budget {math.ceil(need / 60)}m or more"
+        )
+    return plan
+
+
+def train_to_budget(
+    budget_seconds: float,
+    out_dir: str | Path,
+    overrides: Sequence[str] = (),
+    progress: bool | None = None,
+    callbacks: Sequence[Hook] = (),
+) -> tuple[RunResult, BudgetPlan]:
+    """Probe, choose (see `plan_budget`), train the choice into `out_dir`, and write budget.json beside it."""
+    folder = RunFolder(out_dir)
+    if folder.has_run():
+        raise UserError(f"'{folder.path}' already holds a run: choose another --out folder for a budgeted run")
+    plan = plan_budget(budget_seconds, overrides)
+    assert plan.chosen is not None
+    log.info(
+        "budget %s: training %s (top-1 %.1f%% where measured)",
+        _minutes(budget_seconds),
+        plan.chosen.label,
+        plan.chosen.top1 * 100,
+    )
+    result = train(plan.chosen.config(overrides), folder.path, progress=progress, callbacks=callbacks)
+    atomic_write_json(folder.file(BUDGET_FILE), plan.to_dict())
+    return result, plan
+
+
+def tta_views(config: RunConfig) -> float:
+    """Forward passes an evaluation makes an image: 1, 2 with the mirror, 6 with the shifts (given to the
+    least confident `tta_fraction` only, after the plain view every image gets)."""
+    views = {0: 1, 1: 2, 2: 6}[config.train.tta]
+    return 1 + (views - 1) * config.train.tta_fraction
+
+
+def probe(config: RunConfig, splits: Splits) -> Speed:
+    """Time a few training steps and one evaluation batch of `config`'s net on the real images."""
+    started = time.perf_counter()
+    compute = resolve_compute(config.train)
+    batch = min(config.train.batch_size, len(splits.train) // (WARMUP_STEPS + 1))  # a small set: smaller batches
+    if batch < 1:
+        raise UserError(f"the training split has {len(splits.train)} images: too few to measure this machine's speed")
+    rows = np.arange(min(len(splits.train), batch * (WARMUP_STEPS + PROBE_STEPS)))
+    subset = splits.train.subset(rows)
+    prep = fit_preprocess(subset, config.data.preprocess, config.data.zca_epsilon)
+    h, w, _ = splits.dataset.example_shape
+    augment = BatchAugment(config.data.augment, (h, w))
+    batches = BatchIterator(
+        subset,
+        prep,
+        batch_size=batch,
+        train=True,
+        augment=augment,
+        device=compute.device,
+        drop_last=True,
+        memory_format=compute.memory_format,
+    )
+    model = build(
+        config.model.name,
+        splits.dataset.channels,
+        splits.dataset.num_classes,
+        augment.output_size,
+        **config.model.options(),
+    )
+    images = next(iter(batches))[0]
+    if isinstance(model, InitFromData):
+        model.init_from_data(images.float())
+    model.to(compute.device)
+    if compute.channels_last:
+        model.to(memory_format=torch.channels_last)
+    setup = time.perf_counter() - started
+    optimizer = build_optimizer(model, config.optim)
+    scheduler = build_scheduler(optimizer, config.schedule, 1, len(batches))
+    criterion = nn.CrossEntropyLoss(label_smoothing=config.train.label_smoothing)
+    settings = FitSettings(epochs=1)
+    warm = BatchIterator(
+        subset.subset(np.arange(batch * WARMUP_STEPS)),
+        prep,
+        batch_size=batch,
+        train=True,
+        augment=augment,
+        device=compute.device,
+        drop_last=True,
+        memory_format=compute.memory_format,
+    )
+    train_one_epoch(model, warm, optimizer, scheduler, criterion, compute, 1, settings)
+    timed = BatchIterator(
+        subset.subset(np.arange(batch * WARMUP_STEPS, len(rows))),
+        prep,
+        batch_size=batch,
+        train=True,
+        augment=augment,
+        device=compute.device,
+        drop_last=True,
+        memory_format=compute.memory_format,
+    )
+    trained = train_one_epoch(model, timed, optimizer, scheduler, criterion, compute, 1, settings)
+    return Speed(trained["images"] / trained["seconds"], _eval_speed(model, images, config, compute), setup)
+
+
+@torch.inference_mode()
+def _eval_speed(model: nn.Module, images: torch.Tensor, config: RunConfig, compute: Compute) -> float:
+    """Images a second the evaluation forward pass makes (one view each), in fp32 as evaluation runs."""
+    model.eval()
+    x = images[: min(len(images), PROBE_EVAL_IMAGES)]
+    tta_logits(model, x[:8], 0, 1.0)  # warm-up
+    start = time.perf_counter()
+    tta_logits(model, x, 0, 1.0)
+    return len(x) / (time.perf_counter() - start)
+
+
+def _usable(budget_seconds: float, started: float) -> float:
+    """Seconds the chosen run may be predicted to take: the budget's margin, less what the probe used."""
+    return MARGIN * budget_seconds - (time.perf_counter() - started)
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"

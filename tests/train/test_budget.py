@@ -1,0 +1,76 @@
+"""Training to a time budget: durations, the probe's choice, the too-short budget, the run and its record."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cnnlab.cli.main import main
+from cnnlab.errors import UserError
+from cnnlab.train import budget
+from cnnlab.train.budget import Candidate, Speed, parse_budget, plan_budget, predicted_seconds, train_to_budget
+
+DIGITS = ["data.source=digits", "data.image_size=32", "train.threads=1"]
+SMALL = [  # two widths of the family, tiny and cheap
+    Candidate("fast-80", (8, 16, 16), 1, 64, 0.60),
+    Candidate("fast-80", (8, 16, 16), 3, 64, 0.70),
+    Candidate("fast-90", (16, 32, 32), 2, 64, 0.75),
+]
+
+
+@pytest.fixture
+def small_family(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(budget, "candidates", lambda family="fast": list(SMALL))
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("10m", 600), ("90s", 90), ("90", 90), ("1h30m", 5400), ("2.5m", 150), (" 1h ", 3600)]
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_budget(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "ten minutes", "5x", "0m", "m"])
+def test_a_bad_duration_says_how_to_write_one(text: str) -> None:
+    with pytest.raises(UserError, match=r"--budget .*(10m, 90s|positive duration)"):
+        parse_budget(text)
+
+
+def test_the_prediction_adds_set_up_training_and_the_evaluation_views() -> None:
+    speed = Speed(train_images_per_second=1000.0, eval_images_per_second=4000.0, setup_seconds=5.0)
+    candidate = Candidate("fast-90", (40, 160, 160), 8, 512, 0.897)
+    # 5 s set-up + 8 x 50,000 / 1,000 + 10,000 x 3 views / 4,000
+    assert predicted_seconds(candidate, speed, 50_000, 10_000, 3.0) == pytest.approx(5 + 400 + 7.5)
+
+
+def test_the_best_candidate_that_fits_is_chosen(small_family, monkeypatch: pytest.MonkeyPatch) -> None:
+    speeds = {(8, 16, 16): Speed(200.0, 2000.0, 1.0), (16, 32, 32): Speed(50.0, 500.0, 1.0)}
+    monkeypatch.setattr(budget, "probe", lambda config, splits: speeds[tuple(config.model.options()["widths"])])
+    # 1,438 digits: the narrow net's epoch takes 7.2 s, the wide one's 28.8 s (+ 1 s set-up, + evaluation)
+    plan = plan_budget(30, DIGITS)
+    assert plan.chosen == SMALL[1]  # 3 narrow epochs (~24 s) fit 0.93 x 30 s; 2 wide ones (~60 s) do not
+    assert [p["fits"] for p in plan.predictions] == [True, True, False]
+    assert plan_budget(120, DIGITS).chosen == SMALL[2]  # more time: the wider net, best where measured
+    with pytest.raises(UserError, match=r"too short for the smallest net here: 8/16/16 x 1 epochs .* --budget 1m"):
+        plan_budget(3, DIGITS)
+
+
+def test_a_budgeted_run_trains_the_choice_and_records_it(small_family, tmp_path: Path) -> None:
+    result, plan = train_to_budget(600, tmp_path / "run", DIGITS)
+    assert result.status == "completed" and plan.chosen is not None
+    assert result.summary["epochs_run"] == plan.chosen.epochs
+    assert result.folder.read_config().model.options()["widths"] == list(plan.chosen.widths)
+    record = json.loads((tmp_path / "run" / "budget.json").read_text())
+    assert record["chosen"]["epochs"] == plan.chosen.epochs and set(record["speeds"]) <= {"8/16/16", "16/32/32"}
+    assert all(speed["train_images_per_second"] > 0 for speed in record["speeds"].values())
+
+
+def test_the_command_line_asks_for_what_budget_needs(capsys) -> None:
+    assert main(["train", "--preset", "fast"]) == 2
+    assert "give --budget TIME" in capsys.readouterr().err
+    assert main(["train", "--preset", "fast-90", "--budget", "10m"]) == 2
+    assert "use it with --preset fast" in capsys.readouterr().err
+    assert main(["train", "--preset", "fast", "--budget", "10 minutes"]) == 2
+    assert "is not a duration" in capsys.readouterr().err
