@@ -243,7 +243,7 @@ def peak_and_presets(
         where = ", ".join(f"{kind} {share}%" for kind, share in cost["profile_percent"].items())
         print(f"{name}: {cost['fraction_of_peak']:.1%} of the peak; a step's time: {where}", flush=True)
         if cost["precision"] != "fp32":
-            fp32 = ", ".join(f"{kind} {ms:.0f}" for kind, ms in cost["fp32_ms_per_step"].items())
+            fp32 = ", ".join(f"{kind} {ms:.0f}" for kind, ms in cost["fp32_ms_per_step"].items() if ms >= 0.5)
             print(f"{name}: ms a step in operators on fp32 tensors ({cost['precision']} training): {fp32}", flush=True)
     headline = HEADLINE if HEADLINE in best else presets[0]
     return {
