@@ -6,7 +6,7 @@ prints its test top-1 after every epoch with the elapsed time; at the end come e
 own final accuracy and their ratio (`speedup`: airbench's time over cnnlab's). Last line: one JSON object.
 
     python benchmarks/vs_airbench.py [--preset fast-90] [--seeds 3] [--precision auto] [--data ROOT]
-    python benchmarks/vs_airbench.py --tiny    # the whole path in about a minute: a data subset, a fifth of the epochs
+    python benchmarks/vs_airbench.py --tiny    # the whole path in a minute or two: a data subset, a fifth of the epochs
 
 airbench94 runs as published (`airbench.train94`: widths 64/256/256, batch 1,024, 9.9 epochs, Nesterov SGD, lookahead,
 TTA level 2), with only what works on CUDA alone replaced:
@@ -21,13 +21,15 @@ normalisation (real CIFAR-10's mean and std). Both use the threads cnnlab's trai
 Clocks. airbench: its own (the whitening init, the training epochs, the final evaluation with TTA). cnnlab: the wall
 clock of `train()`, as in benchmarks/time_to_accuracy.py (fitting the preprocessing, the whitening init, training,
 the final evaluation with TTA, and writing the run folder: a few seconds that airbench's clock does not hold).
+Each evaluates as it always does: airbench in its training precision, cnnlab's trainer in fp32.
 
 Per-epoch curve. The presets evaluate only at the end (train.eval_every=1000), so after every epoch but the last the
 benchmark evaluates the net on the test set with its run's final TTA setting (airbench: its level 2; cnnlab: the
 preset's train.tta and train.tta_fraction): airbench's net from its per-epoch logging call, with its own evaluate();
 cnnlab's reloaded from the run folder's resume state in an on_epoch hook, so the timed path is the preset's own. That
 evaluation counts for its own epoch's point (what a run stopped there would have taken) and is left out of the clock
-of the later ones; airbench's own per-epoch evaluation without TTA, outside its clock, is printed beside it.
+of the later ones; airbench's own per-epoch evaluation without TTA, outside its clock, is printed beside it. These
+evaluations lengthen the wall time (airbench's 6 views of 10,000 images an epoch most), not the clocks.
 
 Time to target. The target is airbench94's final test top-1 (the mean over seeds). On each one's curve averaged over
 the seeds, the time to target is the first epoch end whose top-1 reaches it: a net exists only there (an unfinished
