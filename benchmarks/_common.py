@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import statistics
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -69,6 +70,11 @@ def machine() -> dict[str, Any]:
         "torch": torch.__version__,
         "python": platform.python_version(),
     }
+
+
+def spread(values: list[float]) -> float:
+    """The sample standard deviation, 0 for a single value."""
+    return statistics.stdev(values) if len(values) > 1 else 0.0
 
 
 def finish(figures: dict[str, Any]) -> None:

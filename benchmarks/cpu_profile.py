@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections import defaultdict
 from typing import Any
 
 import torch
 from torch import nn
 
 from _common import finish, machine
+from _step_cost import profile_step
 from cnnlab.models import build
 from cnnlab.train.device import keep_freed_memory
 
@@ -53,29 +53,16 @@ def step_images_per_second(step, batch: int, steps: int) -> float:
     return steps * batch / (time.perf_counter() - start)
 
 
-KINDS = {
-    "convolution": ("conv",),
-    "batch norm": ("batch_norm",),
-    "activation (GELU)": ("gelu",),
-    "max pool": ("max_pool", "adaptive_max_pool"),
-    "optimiser": ("sgd", "_foreach", "add_", "mul_", "lerp"),
-}
-
-
-def profile(widths: tuple[int, ...], batch: int) -> dict[str, float]:
-    """Share of one step's self CPU time by operator kind (the rest: copies, loss, bookkeeping)."""
+def profile(widths: tuple[int, ...], batch: int, steps: int = 3) -> dict[str, float]:
+    """Share of a step's time by kind of operator (_step_cost's grouping), over `steps` profiled steps."""
     step = make_step(widths, batch, channels_last=True)
     step()
-    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
-        for _ in range(3):
+
+    def run() -> None:
+        for _ in range(steps):
             step()
-    shares: dict[str, float] = defaultdict(float)
-    total = 0.0
-    for event in prof.key_averages():
-        total += event.self_cpu_time_total
-        kind = next((k for k, keys in KINDS.items() if any(key in event.key for key in keys)), "other")
-        shares[kind] += event.self_cpu_time_total
-    return {kind: round(100 * t / total, 1) for kind, t in sorted(shares.items(), key=lambda kv: -kv[1])}
+
+    return profile_step(run, steps).shares()
 
 
 LAYER_BATCH = 512  # the presets' batch: the per-conv figures are for a step they take

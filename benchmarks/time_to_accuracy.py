@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import finish, machine, require_cifar_jpeg
+from _common import finish, machine, require_cifar_jpeg, spread
 from cnnlab.builtin import preset_path
 from cnnlab.config import RunConfig, load_config
 from cnnlab.data import load
@@ -62,11 +62,6 @@ def timed_run(config: RunConfig, out: str | None) -> dict[str, Any]:
         "seconds": round(seconds, 1),
         "images_per_second": result.summary["images_per_second"],
     }
-
-
-def spread(values: list[float]) -> float:
-    """The sample standard deviation, 0 for a single value."""
-    return statistics.stdev(values) if len(values) > 1 else 0.0
 
 
 def main() -> None:

@@ -1,16 +1,26 @@
-"""Training images/s of tme2 on CIFAR-10 (crop + flip, batch 128, SGD), three ways in one run:
+"""Training images/s of tme2 on CIFAR-10 (crop + flip, batch 128, SGD), three ways in one run, then how near the
+fast presets' steps come to the machine's peak.
 
 cnnlab   - cnnlab's batch iterator and train_one_epoch (decoded cache, tensors in memory)
 course   - torchvision ImageFolder + transforms + DataLoader (2 workers) + a plain PyTorch loop
 ceiling  - forward + backward + step on one fixed batch: no data at all
 
-  python benchmarks/train_throughput.py [--data ROOT] [--batches 120] [--model tme2]
+The machine's peak: the best GFLOP/s of a large matrix product in the training dtype (bf16 on CPUs that compute it
+natively, AVX512-BF16 or AMX; fp32 elsewhere), on the threads cnnlab's trainer sets. Each fast preset's step
+(fastnet at the preset's widths and batch, its optimiser, augmentation and precision, through train_one_epoch) is
+timed and its forward + backward FLOPs counted by torch's FlopCounterMode (convolutions and matrix products; the
+optimiser's, such as Muon's Newton-Schulz products, apart): its GFLOP/s as a fraction of the peak, and where its
+time goes (torch.profiler, grouped by kind of operator). The headline is fast-90's.
+
+  python benchmarks/train_throughput.py [--data ROOT] [--batches 100] [--model tme2] [--presets fast-80,fast-90]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,12 +29,16 @@ from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
 from _common import finish, in_fresh_process, machine, require_cifar_jpeg
-from cnnlab.config import AugmentConfig, OptimConfig, ScheduleConfig, TrainConfig
-from cnnlab.data import BatchAugment, BatchIterator, fit_preprocess, load
+from _step_cost import ScopedBatches, matmul_peak_gflops, profile_step, step_flops
+from cnnlab.builtin import preset_path
+from cnnlab.config import AugmentConfig, OptimConfig, RunConfig, ScheduleConfig, TrainConfig, load_config
+from cnnlab.data import BatchAugment, BatchIterator, Preprocessor, Samples, fit_preprocess, load
 from cnnlab.models import build
-from cnnlab.train import FitSettings, build_optimizer, build_scheduler, resolve_compute, train_one_epoch
+from cnnlab.train import Compute, FitSettings, build_optimizer, build_scheduler, resolve_compute, train_one_epoch
 
 BATCH = 128
+FAST = ("fast-80", "fast-90", "fast-91", "fast-94")
+HEADLINE = "fast-90"
 
 
 def sgd(model: nn.Module) -> torch.optim.Optimizer:
@@ -118,12 +132,140 @@ def course_pipeline(model_name: str, root, batches: int, mean, std) -> float:
     return seen / (time.perf_counter() - start)
 
 
+@dataclass
+class PresetStep:
+    """A fast preset's training step as cnnlab's trainer takes it: its model (whitening conv set from training images,
+    in the trainer's memory format), optimiser, schedule, loss and precision, on batches of the real training images
+    with the preset's augmentation. Lookahead is left out: it starts after the first steps, which are the ones timed."""
+
+    config: RunConfig
+    compute: Compute
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    criterion: nn.Module
+    train_set: Samples
+    prep: Preprocessor
+    order: np.ndarray
+
+    @classmethod
+    def build(cls, name: str, train_set: Samples, prep: Preprocessor) -> PresetStep:
+        config = load_config(preset_path(name))
+        compute = resolve_compute(config.train)
+        augment = BatchAugment(config.data.augment, train_set.example_shape[:2])
+        model = build(config.model.name, 3, 10, augment.output_size, **config.model.options())
+        sample = prep.apply(torch.from_numpy(train_set.take(slice(0, 5000))))
+        model.init_from_data(sample)  # as the trainer does for fastnet
+        model.set_epoch(1)  # the whitening bias trains in the first epochs: its gradient costs a conv's input gradient
+        model = model.to(memory_format=compute.memory_format)
+        optimizer = build_optimizer(model, config.optim)
+        steps_per_epoch = len(train_set) // config.train.batch_size
+        scheduler = build_scheduler(optimizer, config.schedule, config.train.epochs, steps_per_epoch)
+        criterion = nn.CrossEntropyLoss(label_smoothing=config.train.label_smoothing)
+        order = np.random.default_rng(0).permutation(len(train_set))
+        return cls(config, compute, model, optimizer, scheduler, criterion, train_set, prep, order)
+
+    @property
+    def batch_size(self) -> int:
+        return self.config.train.batch_size
+
+    def batches(self, first: int, count: int) -> BatchIterator:
+        """`count` training batches with the preset's augmentation, from the `first`-th batch of a fixed order."""
+        rows = self.order[first * self.batch_size : (first + count) * self.batch_size]
+        return BatchIterator(
+            self.train_set.subset(rows),
+            self.prep,
+            batch_size=self.batch_size,
+            train=True,
+            augment=BatchAugment(self.config.data.augment, self.train_set.example_shape[:2]),
+            memory_format=self.compute.memory_format,
+        )
+
+    def train(self, batches: BatchIterator | ScopedBatches) -> dict[str, float]:
+        """The trainer's own epoch function over `batches` (ScopedBatches stands in for the iterator it wraps):
+        images and seconds."""
+        settings = FitSettings(epochs=self.config.train.epochs)
+        parts = (self.optimizer, self.scheduler, self.criterion, self.compute)
+        return train_one_epoch(self.model, batches, *parts, 1, settings)  # type: ignore[arg-type]
+
+
+def preset_cost(step: PresetStep, steps: int, profile_steps: int) -> dict[str, Any]:
+    """One preset's step: its FLOPs (forward + backward; the optimiser's apart), images/s and GFLOP/s over `steps`
+    steps after a warm-up one, and milliseconds a step by kind of operator over `profile_steps` profiled ones."""
+    step.train(step.batches(0, 1))  # oneDNN sets its kernels up on the first step
+    warm = next(iter(step.batches(0, 1)))
+    flops, optimiser_flops = step_flops(step.model, step.optimizer, step.criterion, warm, step.compute.autocast)
+    timed = step.train(step.batches(1, steps))
+    images_per_second = timed["images"] / timed["seconds"]
+    gflops = flops / step.batch_size * images_per_second / 1e9
+    scoped = ScopedBatches(step.batches(1 + steps, profile_steps))
+    profile = profile_step(lambda: step.train(scoped), profile_steps)
+    return {
+        "widths": list(step.config.model.options()["widths"]),
+        "batch": step.batch_size,
+        "optimiser": step.config.optim.name,
+        "precision": step.compute.precision,
+        "step_gflop": round(flops / 1e9, 2),
+        "optimiser_gflop": round(optimiser_flops / 1e9, 3),
+        "images_per_s": round(images_per_second, 1),
+        "gflops": round(gflops, 1),
+        "profile_percent": profile.shares(),
+        "ms_per_step": {kind: round(ms, 1) for kind, ms in profile.milliseconds.items()},
+        "fp32_ms_per_step": {kind: round(ms, 1) for kind, ms in profile.fp32_milliseconds.items()},
+    }
+
+
+def peak_and_presets(
+    train_set: Samples, prep: Preprocessor, presets: list[str], steps: int, profile_steps: int, rounds: int, size: int
+) -> dict[str, Any]:
+    """The machine's peak (best of `rounds`) and each preset's step as a fraction of it (each preset's best round),
+    rounds interleaved so that a slow spell of the machine hits every figure."""
+    compute = resolve_compute(TrainConfig(device="cpu"))  # the trainer's threads and allocator
+    dtype = compute.autocast_dtype or torch.float32
+    steppers = {name: PresetStep.build(name, train_set, prep) for name in presets}
+    peak, best = 0.0, {}
+    for r in range(1, rounds + 1):
+        rate = matmul_peak_gflops(dtype, size)
+        peak = max(peak, rate)
+        print(f"round {r}: peak   {size}x{size} matrix product in {dtype}: {rate:7.1f} GFLOP/s", flush=True)
+        for name, stepper in steppers.items():
+            cost = preset_cost(stepper, steps, profile_steps)
+            print(
+                f"round {r}: {name:7s} fastnet {cost['widths']}, batch {cost['batch']}: {cost['step_gflop']} GFLOP "
+                f"a step (+{cost['optimiser_gflop']} optimiser), {cost['images_per_s']:.0f} images/s, "
+                f"{cost['gflops']:.1f} GFLOP/s",
+                flush=True,
+            )
+            if name not in best or cost["gflops"] > best[name]["gflops"]:
+                best[name] = cost
+    for name, cost in best.items():
+        cost["fraction_of_peak"] = round(cost["gflops"] / peak, 3)
+        where = ", ".join(f"{kind} {share}%" for kind, share in cost["profile_percent"].items())
+        print(f"{name}: {cost['fraction_of_peak']:.1%} of the peak; a step's time: {where}", flush=True)
+        if cost["precision"] != "fp32":
+            fp32 = ", ".join(f"{kind} {ms:.0f}" for kind, ms in cost["fp32_ms_per_step"].items() if ms >= 0.5)
+            print(f"{name}: ms a step in operators on fp32 tensors ({cost['precision']} training): {fp32}", flush=True)
+    headline = HEADLINE if HEADLINE in best else presets[0]
+    return {
+        "peak_gflops": round(peak, 1),
+        "peak_dtype": str(dtype).removeprefix("torch."),
+        "step_gflops": best[headline]["gflops"],
+        "fraction_of_peak": best[headline]["fraction_of_peak"],
+        "headline_preset": headline,
+        "presets": best,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="CIFAR-10 ImageFolder root (default: ../shared/data/cifar10-jpeg)")
     parser.add_argument("--batches", type=int, default=100, help="batches timed per pipeline and round")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; each pipeline's best is kept")
     parser.add_argument("--model", default="tme2")
+    parser.add_argument("--presets", default=",".join(FAST), help="fast presets whose step is set against the peak")
+    parser.add_argument("--steps", type=int, default=10, help="timed steps of each preset a round")
+    parser.add_argument("--profile-steps", type=int, default=3, help="profiled steps of each preset a round")
+    parser.add_argument("--peak-size", type=int, default=4096, help="side of the square matrices of the peak")
     args = parser.parse_args()
     root = require_cifar_jpeg(args.data)
     torch.manual_seed(0)
@@ -160,6 +302,11 @@ def main() -> None:
         f"{figures['ratio_vs_ceiling']:.1%} of the compute ceiling",
         flush=True,
     )
+    presets = [name.strip() for name in args.presets.split(",") if name.strip()]
+    if presets:
+        figures |= peak_and_presets(
+            train_set, prep, presets, args.steps, args.profile_steps, args.rounds, args.peak_size
+        )
     finish(figures | {"model": args.model})
 
 

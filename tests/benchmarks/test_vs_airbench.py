@@ -1,0 +1,158 @@
+"""vs_airbench: time to target, the mean curve over seeds, the data subset, the per-epoch hook on cnnlab's side
+(which must leave training as it is), and the CPU shims of the record holder's package (skipped without it)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from cnnlab.builtin import preset_path
+from cnnlab.config import load_config
+from cnnlab.train import train
+from tests.fakes import without_seconds, write_image_folder
+from vs_airbench import (
+    AirbenchCurve,
+    CnnlabCurve,
+    CpuEvent,
+    autocast_forward,
+    first_time_reaching,
+    mean_curve,
+    subset_folder,
+    summarise,
+)
+
+
+def test_time_to_target_is_the_first_epoch_end_reaching_it() -> None:
+    curve = [(10.0, 0.5), (20.0, 0.9), (30.0, 0.85), (40.0, 0.95)]
+    assert first_time_reaching(curve, 0.9) == 20.0  # reached exactly counts, and a later dip does not matter
+    assert first_time_reaching(curve, 0.91) == 40.0
+    assert first_time_reaching(curve, 0.96) is None
+
+
+def test_mean_curve_averages_seconds_and_accuracy_epoch_by_epoch() -> None:
+    mean = mean_curve([[(10.0, 0.5), (20.0, 0.8)], [(12.0, 0.6), (22.0, 0.9)]])
+    assert len(mean) == 2 and mean[0] == pytest.approx((11.0, 0.55)) and mean[1] == pytest.approx((21.0, 0.85))
+    with pytest.raises(ValueError):
+        mean_curve([[(10.0, 0.5)], [(10.0, 0.5), (20.0, 0.6)]])
+
+
+def test_the_target_is_reached_by_airbench_at_its_own_last_point_at_the_latest() -> None:
+    runs = [
+        {"seed": 0, "test_top1": 0.9401, "seconds": 100.0, "curve": [(50.0, 0.90), (100.0, 0.9401)]},
+        {"seed": 1, "test_top1": 0.9395, "seconds": 110.0, "curve": [(55.0, 0.91), (110.0, 0.9395)]},
+    ]
+    target = mean_curve([run["curve"] for run in runs])[-1][1]
+    summary = summarise(runs, target)
+    assert summary["time_to_target"] == pytest.approx(105.0)
+    assert summary["test_top1"] == pytest.approx(0.9398) and summary["seconds_std"] == pytest.approx(7.1, abs=0.05)
+    # one seed alone ends below the mean: it never reaches the target, and says so
+    assert [run["time_to_target"] for run in summary["runs"]] == [100.0, None]
+
+
+def test_subset_folder_links_a_balanced_share_of_each_split(tmp_path: Path) -> None:
+    write_image_folder(tmp_path / "data", {"a": 6, "b": 6})
+    write_image_folder(tmp_path / "data", {"a": 3, "b": 3}, split="test")
+    subset = subset_folder(tmp_path / "data", tmp_path / "subset", train_images=8, test_images=2)
+    linked = sorted(p.name for p in (subset / "train" / "a").iterdir())
+    assert linked == ["0000.png", "0001.png", "0002.png", "0003.png"]
+    assert len(list((subset / "train" / "b").iterdir())) == 4
+    assert [p.name for p in (subset / "test" / "b").iterdir()] == ["0000.png"]
+    assert (subset / "train" / "a" / "0000.png").resolve() == (tmp_path / "data" / "train" / "a" / "0000.png")
+
+
+def test_cnnlab_curve_has_every_epoch_and_leaves_training_unchanged(tmp_path: Path) -> None:
+    write_image_folder(tmp_path / "data", {"a": 24, "b": 24}, size=16)
+    write_image_folder(tmp_path / "data", {"a": 8, "b": 8}, size=16, split="test", seed=1)
+    config = load_config(
+        preset_path("fast-90"),
+        [
+            f"data.source={tmp_path / 'data'}",
+            "model.widths=[8,8,8]",
+            "train.epochs=3",
+            "train.batch_size=16",
+            "train.threads=1",
+            "train.progress=false",
+        ],
+    )
+    hook = CnnlabCurve(config, tmp_path / "hooked", "test")
+    hooked = train(config, tmp_path / "hooked", callbacks=[hook])
+    plain = train(config, tmp_path / "plain")
+    assert without_seconds(hooked.history) == without_seconds(plain.history)
+    assert [row["test_top1"] for row in plain.history] == [None, None, plain.summary["test_top1"]]
+    assert len(hook.curve) == 2 and all(0 <= top1 <= 1 for _, top1 in hook.curve)
+    assert hook.curve[0][0] < hook.curve[1][0] and hook.excluded > 0
+    assert hook.clock() < time.perf_counter() - hook.started
+
+
+def test_cpu_event_times_in_milliseconds() -> None:
+    start, end = CpuEvent(enable_timing=True), CpuEvent(enable_timing=True)
+    start.record()
+    time.sleep(0.01)
+    end.record()
+    assert 5 < start.elapsed_time(end) < 1000
+
+
+def test_autocast_forward_computes_in_bf16_and_returns_fp32() -> None:
+    conv = torch.nn.Conv2d(3, 4, 3)
+    inside: list[torch.dtype] = []
+    conv.register_forward_hook(lambda module, args, output: inside.append(output.dtype))
+    out = autocast_forward(conv, torch.bfloat16)(torch.randn(2, 3, 8, 8))
+    assert inside == [torch.bfloat16] and out.dtype == torch.float32
+
+
+def test_airbench_curve_times_its_extra_evaluations_for_their_own_epoch_only() -> None:
+    def slow_evaluate(model, loader, tta_level):
+        time.sleep(0.02)
+        return 0.5
+
+    curve = AirbenchCurve(slow_evaluate, epochs=1.98, label="test")
+    base = {"model": None, "test_loader": None, "tta_level": 2, "val_acc": 0.4}
+    curve(base | {"epoch": 0, "total_time_seconds": 10.0}, False)
+    curve(base | {"epoch": 1, "total_time_seconds": 20.0}, False)  # the last epoch: the final evaluation follows
+    curve(base | {"epoch": "eval", "total_time_seconds": 21.0, "tta_val_acc": 0.6}, True)
+    (first, top1), final = curve.curve
+    assert 10.02 <= first < 11 and top1 == 0.5
+    assert final == (21.0, 0.6)
+
+
+# --- the record holder's own package, shimmed for the CPU (pip install -e ".[bench]") --------------------------------
+
+
+def test_airbench_net_stays_in_fp32_on_the_cpu_and_trains_a_step() -> None:
+    pytest.importorskip("airbench")
+    from airbench import lib_airbench94
+
+    from vs_airbench import cpu_net
+
+    for autocast in (None, torch.bfloat16):
+        net = cpu_net(lib_airbench94.make_net94, autocast)
+        assert all(p.device.type == "cpu" and p.dtype == torch.float32 for p in net.parameters())
+        x = torch.randn(4, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+        logits = net(x)
+        assert logits.shape == (4, 10) and logits.dtype == torch.float32
+        logits.sum().backward()
+
+
+def test_airbench_loader_reads_our_files_onto_the_cpu_in_fp32(tmp_path: Path) -> None:
+    pytest.importorskip("airbench")
+    from airbench import utils
+
+    from vs_airbench import on_the_cpu
+
+    for split in ("train", "test"):
+        images = torch.randint(0, 256, (16, 32, 32, 3), dtype=torch.uint8)
+        data = {"images": images, "labels": torch.arange(16) % 10, "classes": [str(i) for i in range(10)]}
+        torch.save(data, tmp_path / f"{split}.pt")
+    cuda_event = torch.cuda.Event
+    with on_the_cpu(utils, tmp_path, lambda variables, final: None):
+        assert torch.cuda.Event is not cuda_event
+        augment = {"flip": True, "translate": 2}
+        loader = utils.CifarLoader("cifar10", train=True, batch_size=8, aug=augment, altflip=True)
+        batches = list(loader)
+    assert torch.cuda.Event is cuda_event  # put back afterwards
+    assert len(batches) == 2
+    x, y = batches[0]
+    assert x.shape == (8, 3, 32, 32) and x.dtype == torch.float32 and x.device.type == "cpu" and len(y) == 8
