@@ -170,7 +170,7 @@ def png_bytes(array: np.ndarray) -> bytes:
 
 
 def stop_at_epoch(epoch: int):
-    """An `on_epoch` callback that interrupts training (as Ctrl-C would) after `epoch`."""
+    """A callback (a function of each epoch's metrics row) that interrupts training, as Ctrl-C would, after `epoch`."""
 
     def stop(row: dict) -> None:
         if row["epoch"] == epoch:

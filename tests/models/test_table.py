@@ -90,6 +90,8 @@ def test_points_take_fully_connected_tables_without_a_flatten() -> None:
         ([{"conv": 8, "bias": "no"}, {"fc": "classes"}], r"bias is true or false"),
         ([42, {"fc": "classes"}], r"\[0\] = 42 is not a layer"),
         ([{"conv": 8, "kernel": 9}, {"fc": "classes"}], r"input 3x8x8 is too small.*layer 'conv1'"),
+        ([{"conv": 8, "stride": 2, "padding": "same"}, {"fc": "classes"}], r"\[0\]: padding 'same' needs stride 1"),
+        ([{"maxpool": 2, "padding": 2}, {"fc": "classes"}], r"layer 'pool0' \(model.layers\[0\]\) cannot take"),
     ],
 )
 def test_a_mistake_names_the_row_and_the_fix(rows: list, message: str) -> None:
@@ -116,3 +118,12 @@ def test_inspect_takes_a_table_and_models_prints_one(capsys) -> None:
 def test_an_empty_table_says_what_to_write() -> None:
     with pytest.raises(UserError, match=r"my net is empty: give the net's layers"):
         build_table([], 3, 10, (32, 32), where="my net")
+
+
+@pytest.mark.parametrize("before", ["tanh", "sigmoid", "relu"])
+def test_an_activation_after_one_whose_backward_needs_its_output_trains(before: str) -> None:
+    """A ReLU overwrites its input only after a conv, fc, batch norm or pooling (whose backward does not need it)."""
+    model = build("layers", in_channels=3, num_classes=4, input_size=8, layers=[{"conv": 4}, before, "relu", {"fc": 4}])
+    model(torch.randn(2, 3, 8, 8)).sum().backward()  # an in-place ReLU here would break autograd
+    assert not model.features.relu1_2.inplace if before == "relu" else not model.features.relu1.inplace
+    assert build("tme2").features.relu1.inplace  # after a conv it still saves the copy

@@ -74,3 +74,10 @@ def test_the_command_line_asks_for_what_budget_needs(capsys) -> None:
     assert "use it with --preset fast" in capsys.readouterr().err
     assert main(["train", "--preset", "fast", "--budget", "10 minutes"]) == 2
     assert "is not a duration" in capsys.readouterr().err
+
+
+def test_what_the_budget_chooses_cannot_be_overridden_and_points_are_refused() -> None:
+    with pytest.raises(UserError, match=r"--budget chooses model.widths, train.epochs, train.batch_size itself"):
+        plan_budget(60, [*DIGITS, "train.epochs=50"])
+    with pytest.raises(UserError, match=r"--budget trains the fast family's image nets: circles holds no images"):
+        plan_budget(60, ["data.source=circles"])

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from cnnlab.errors import UserError
+from cnnlab.models.blocks import too_small
 
 from .receptive import PIXEL, UNKNOWN, Field, propagate
 
@@ -171,12 +172,8 @@ class _Tracer:
         )
 
     def _too_small(self, reason: str) -> str:
-        size = "x".join(str(d) for d in self.input_shape)
         layer, got = self.current or ("?", ())
-        return (
-            f"the input {size} is too small for this model: layer '{layer}' receives {got} and shrinks it to "
-            f"nothing ({reason}); use larger images (data.image_size) or a model with fewer poolings"
-        )
+        return too_small(f"'{layer}'", got, self.input_shape, reason)
 
 
 def _macs(module: nn.Module, output: torch.Tensor) -> int:

@@ -17,12 +17,16 @@ Pool = Literal["max", "avg", "none"]
 Init = Literal["default", "uniform", "kaiming", "xavier"]
 
 
-def make_activation(name: str, slope: float = 0.01) -> nn.Module:
-    """The activation layer called `name` (leaky_relu takes `slope`)."""
+def make_activation(name: str, slope: float = 0.01, inplace: bool = True) -> nn.Module:
+    """The activation layer called `name` (leaky_relu takes `slope`).
+
+    `inplace` ReLUs save a copy of the activations; a net written freely (a layer table) must not use
+    them right after tanh or sigmoid, whose backward needs their output intact.
+    """
     if name == "relu":
-        return nn.ReLU(inplace=True)
+        return nn.ReLU(inplace=inplace)
     if name == "leaky_relu":
-        return nn.LeakyReLU(slope, inplace=True)
+        return nn.LeakyReLU(slope, inplace=inplace)
     if name == "tanh":
         return nn.Tanh()
     if name == "sigmoid":
@@ -32,6 +36,33 @@ def make_activation(name: str, slope: float = 0.01) -> nn.Module:
     raise ValueError(f"unknown activation {name!r}")
 
 
+def trace_layer(
+    name: str, layer: nn.Module, x: torch.Tensor, input_shape: tuple[int, ...], where: str = ""
+) -> torch.Tensor:
+    """`layer`'s output for `x` (evaluation mode, no gradients: batch norm on a batch of one).
+
+    A layer that shrinks the input to nothing, or cannot take it at all, is a UserError naming it (and
+    `where` it was written, e.g. a layer table's row).
+    """
+    label = f"'{name}'" + (f" ({where})" if where else "")
+    before = tuple(x.shape[1:])
+    was_training = layer.training
+    layer.eval()
+    try:
+        with torch.no_grad():
+            y = layer(x)
+    except RuntimeError as err:
+        reason = str(err).splitlines()[0]
+        if any(word in reason.lower() for word in ("too small", "greater than", "output size")):
+            raise UserError(too_small(label, before, input_shape, reason)) from None
+        raise UserError(f"layer {label} cannot take its input {before} ({reason}): change its settings") from None
+    finally:
+        layer.train(was_training)
+    if any(d <= 0 for d in y.shape[1:]):
+        raise UserError(too_small(label, before, input_shape, f"its output would be {tuple(y.shape[1:])}"))
+    return y
+
+
 def trace_shapes(layers: Iterable[tuple[str, nn.Module]], input_shape: tuple[int, ...]) -> list[tuple[str, tuple]]:
     """Each named layer's output shape (without the batch) for one input of `input_shape`.
 
@@ -39,27 +70,18 @@ def trace_shapes(layers: Iterable[tuple[str, nn.Module]], input_shape: tuple[int
     """
     x = torch.zeros(1, *input_shape)
     shapes = []
-    with torch.no_grad():
-        for name, layer in layers:
-            before = tuple(x.shape[1:])
-            was_training = layer.training
-            layer.eval()  # batch norm on a batch of one
-            try:
-                x = layer(x)
-            except RuntimeError as err:
-                raise UserError(_too_small(name, before, input_shape, str(err).splitlines()[0])) from None
-            finally:
-                layer.train(was_training)
-            if any(d <= 0 for d in x.shape[1:]):
-                raise UserError(_too_small(name, before, input_shape, f"its output would be {tuple(x.shape[1:])}"))
-            shapes.append((name, tuple(x.shape[1:])))
+    for name, layer in layers:
+        x = trace_layer(name, layer, x, input_shape)
+        shapes.append((name, tuple(x.shape[1:])))
     return shapes
 
 
-def _too_small(layer: str, got: tuple, input_shape: tuple, reason: str) -> str:
+def too_small(layer: str, got: tuple, input_shape: tuple, reason: str) -> str:
+    """The message for an input too small for a net: which layer (quoted, maybe with where it was written)
+    shrank what to nothing, and the fix."""
     size = "x".join(str(d) for d in input_shape)
     return (
-        f"the input {size} is too small for this model: layer '{layer}' receives {got} and shrinks it to "
+        f"the input {size} is too small for this model: layer {layer} receives {got} and shrinks it to "
         f"nothing ({reason}); use larger images (data.image_size) or a model with fewer poolings"
     )
 

@@ -13,9 +13,10 @@ value is the layer's size and whose other keys are its settings:
     - {fc: classes}                         # the number of classes of the data
 
 Input channels and features are never written: each layer's input is traced from the one before
-(the hand-computed flatten size is the classic course-CNN bug). The layers are named as the
-reports number them: each conv or fc starts a new layer number and the layers after it share it
-(conv1, relu1, pool1, ..., fc4, relu4, fc5). Every course net is its report's table in this form
+(the hand-computed flatten size is the classic course-CNN bug). The layers are numbered the way
+the RDFIA and TDT4265 tables number theirs: each conv or fc starts a new layer number and the layers
+after it share it (conv1, relu1, pool1, ..., fc4, relu4, fc5; a report that counts its fcs apart,
+such as ROB313's fc1/fc2, reads fc3/fc4 here). Every course net is its report's table in this form
 (`cnnlab models NAME` prints it), and `model.name=layers` takes a table of one's own.
 """
 
@@ -32,7 +33,7 @@ from torch import nn
 
 from cnnlab.errors import UserError, did_you_mean
 
-from .blocks import ConvClassifier, init_weights, input_shape, make_activation
+from .blocks import ConvClassifier, init_weights, input_shape, make_activation, trace_layer
 
 Row = str | dict[str, Any]
 
@@ -60,6 +61,9 @@ KINDS: dict[str, LayerKind] = {
     **{name: LayerKind("slope" if name == "leaky_relu" else "", (), name) for name in ACTIVATIONS},
 }
 ALIASES = {"linear": "fc", "bn": "batchnorm", "pool": "maxpool"}
+# layers whose backward pass does not need their output: a ReLU after them may overwrite it in place (it saves a
+# copy of the activations); after tanh, sigmoid or another ReLU it may not
+IN_PLACE_AFTER = ("conv", "fc", "batchnorm", "maxpool", "avgpool")
 
 
 def build_table(
@@ -86,16 +90,20 @@ def build_table(
     features: OrderedDict[str, nn.Module] = OrderedDict()
     classifier: OrderedDict[str, nn.Module] = OrderedDict()
     names = _Names()
+    previous = ""
     for i, row in enumerate(rows):
         kind, value, settings = parse_row(row, f"{where}[{i}]")
         target = classifier if classifier or kind in ("flatten", "fc") else features
         if kind == "fc" and x.dim() > 2:  # the table did not say where to flatten: right before the first fc
             target[names.next("flatten")] = nn.Flatten()
             x = x.flatten(1)
-        layer = _make_layer(kind, value, settings, x, num_classes, f"{where}[{i}]")
+        # an activation may overwrite its input only where no backward pass needs that input kept
+        inplace = previous in IN_PLACE_AFTER
+        layer = _make_layer(kind, value, settings, x, num_classes, f"{where}[{i}]", inplace)
+        previous = kind
         name = names.next(kind)
         target[name] = layer
-        x = _trace(layer, x, f"layer '{name}' ({where}[{i}])", shape)
+        x = trace_layer(name, layer, x, shape, f"{where}[{i}]")
     if x.dim() != 2 or x.shape[1] != num_classes:
         raise UserError(
             f"{where} ends with an output of shape {tuple(x.shape[1:])}, not one score a class ({num_classes}): "
@@ -175,7 +183,7 @@ class _Names:
 
 
 def _make_layer(
-    kind: str, value: Any, settings: dict[str, Any], x: torch.Tensor, classes: int, where: str
+    kind: str, value: Any, settings: dict[str, Any], x: torch.Tensor, classes: int, where: str, inplace: bool
 ) -> nn.Module:
     """The module of one parsed row, for the input `x` the layers before it produce."""
     spatial = x.dim() == 4
@@ -183,12 +191,20 @@ def _make_layer(
         raise UserError(f"{where}: a {kind} row needs an image input, but it receives {tuple(x.shape[1:])}")
     if kind == "conv":
         padding = settings.get("padding", 0)
+        out = _whole(value, where, "conv's out channels")
+        kernel = _size(settings.get("kernel", 3), where, "kernel")
+        stride = _size(settings.get("stride", 1), where, "stride")
+        if padding in ("same", "valid"):
+            if padding == "same" and stride != 1:
+                raise UserError(f"{where}: padding 'same' needs stride 1 (give a number of pixels with a stride)")
+        else:
+            padding = _size(padding, where, "padding", minimum=0)
         return nn.Conv2d(
             x.shape[1],
-            _whole(value, where, "conv's out channels"),
-            _size(settings.get("kernel", 3), where, "kernel"),
-            stride=_size(settings.get("stride", 1), where, "stride"),
-            padding=padding if padding in ("same", "valid") else _size(padding, where, "padding", minimum=0),
+            out,
+            kernel,
+            stride=stride,
+            padding=padding,
             bias=_flag(settings.get("bias", True), where, "bias"),
         )
     if kind == "fc":
@@ -207,33 +223,12 @@ def _make_layer(
     if kind == "leaky_relu":
         if value is not None and not _is_number(value):
             raise UserError(f"{where}: leaky_relu's value is its negative slope, a number such as 0.01, not {value!r}")
-        return make_activation(kind, 0.01 if value is None else float(value))
+        return make_activation(kind, 0.01 if value is None else float(value), inplace=inplace)
     if value is not None:
         raise UserError(f"{where}: {kind} takes no value (write it alone: - {kind}), not {value!r}")
     if kind == "batchnorm":
         return nn.BatchNorm2d(x.shape[1]) if spatial else nn.BatchNorm1d(x.shape[1])
-    return nn.Flatten() if kind == "flatten" else make_activation(kind)
-
-
-def _trace(layer: nn.Module, x: torch.Tensor, where: str, shape: tuple[int, ...]) -> torch.Tensor:
-    """`layer`'s output for `x` (evaluation mode, no gradients); a layer that shrinks it to nothing is a UserError."""
-    layer.eval()
-    try:
-        with torch.no_grad():
-            y = layer(x)
-    except RuntimeError as err:
-        y, reason = None, str(err).splitlines()[0]
-    else:
-        reason = f"its output would be {tuple(y.shape[1:])}"
-    finally:
-        layer.train()
-    if y is None or any(d <= 0 for d in y.shape[1:]):
-        size = "x".join(str(d) for d in shape)
-        raise UserError(
-            f"the input {size} is too small for this net: {where} receives {tuple(x.shape[1:])} and shrinks it to "
-            f"nothing ({reason}); use larger images (data.image_size) or fewer poolings"
-        )
-    return y
+    return nn.Flatten() if kind == "flatten" else make_activation(kind, inplace=inplace)
 
 
 def _is_number(value: Any) -> bool:

@@ -70,4 +70,9 @@ class Lookahead(Callback):
         return {k: v.clone() for k, v in (self.slow or {}).items()}
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        self.slow = {k: v.clone() for k, v in state.items()} if state else None
+        """The slow copy from a resume state (read onto the CPU), moved beside the model's own tensors."""
+        if not state:
+            self.slow = None
+            return
+        current = self._float_state()
+        self.slow = {k: v.to(current[k].device if k in current else v.device, copy=True) for k, v in state.items()}

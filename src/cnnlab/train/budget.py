@@ -32,7 +32,7 @@ from cnnlab.builtin import preset_path
 from cnnlab.config import RunConfig, load_config
 from cnnlab.data import BatchAugment, BatchIterator, Splits, fit_preprocess, load_splits
 from cnnlab.errors import UserError
-from cnnlab.evaluation import tta_logits
+from cnnlab.evaluation import tta_logits, tta_views
 from cnnlab.fileio import atomic_write_json
 from cnnlab.models import build
 from cnnlab.models.hooks import InitFromData
@@ -50,6 +50,7 @@ WARMUP_STEPS = 2
 PROBE_EVAL_IMAGES = 1000
 MARGIN = 0.93  # of the budget left after the probe: what the chosen run's predicted time may use
 BUDGET_FILE = "budget.json"
+CHOSEN_KEYS = ("model.widths", "train.epochs", "train.batch_size")  # what the budget decides
 
 
 @dataclass(frozen=True)
@@ -141,11 +142,19 @@ def plan_budget(budget_seconds: float, overrides: Sequence[str] = (), family: st
     UserError saying what it would need.
     """
     started = time.perf_counter()
+    chosen_keys = [o.split("=", 1)[0] for o in overrides if o.split("=", 1)[0] in CHOSEN_KEYS]
+    if chosen_keys:
+        raise UserError(
+            f"--budget chooses {', '.join(CHOSEN_KEYS)} itself: leave {chosen_keys[0]} out (or train a preset "
+            "without --budget)"
+        )
     pool = candidates(family)
     plan = BudgetPlan(budget_seconds, 0.0, {})
     splits = load_splits(pool[0].config(overrides).data)
+    if splits.dataset.kind != "images":
+        raise UserError(f"--budget trains the fast family's image nets: {splits.dataset.name} holds no images")
     train_images, test_images = len(splits.train), len(splits.test)
-    for width in dict.fromkeys(c.widths for c in pool):  # narrowest first
+    for width in sorted({c.widths for c in pool}, key=lambda w: sum(v * v for v in w)):  # narrowest first
         shortest = min((c for c in pool if c.widths == width), key=lambda c: c.epochs)
         config = shortest.config(overrides)
         key = "/".join(map(str, width))
@@ -167,7 +176,11 @@ def plan_budget(budget_seconds: float, overrides: Sequence[str] = (), family: st
         speed = plan.speeds.get("/".join(map(str, candidate.widths)))
         config = candidate.config(overrides)
         seconds = (
-            predicted_seconds(candidate, speed, train_images, test_images, tta_views(config)) if speed else math.inf
+            predicted_seconds(
+                candidate, speed, train_images, test_images, tta_views(config.train.tta, config.train.tta_fraction)
+            )
+            if speed
+            else math.inf
         )
         fits = seconds <= usable
         plan.predictions.append({**asdict(candidate), "predicted_seconds": round(seconds, 1), "fits": fits})
@@ -207,13 +220,6 @@ def train_to_budget(
     result = train(plan.chosen.config(overrides), folder.path, progress=progress, callbacks=callbacks)
     atomic_write_json(folder.file(BUDGET_FILE), plan.to_dict())
     return result, plan
-
-
-def tta_views(config: RunConfig) -> float:
-    """Forward passes an evaluation makes an image: 1, 2 with the mirror, 6 with the shifts (given to the
-    least confident `tta_fraction` only, after the plain view every image gets)."""
-    views = {0: 1, 1: 2, 2: 6}[config.train.tta]
-    return 1 + (views - 1) * config.train.tta_fraction
 
 
 def probe(config: RunConfig, splits: Splits) -> Speed:

@@ -9,7 +9,8 @@ and restores it, so a resumed run never forgets it. The loop's points, in order:
     on_epoch_start(epoch)            before an epoch's training pass
     on_train_step_end(step)          after each optimiser step; `step` counts from 1 over the whole run
     on_train_epoch_end(epoch)        after the training pass, before the epoch's evaluation
-    on_epoch_end(row)                after the epoch's metrics row is written (metrics.jsonl's line)
+    on_epoch_end(row)                after each trained epoch's metrics row is written (metrics.jsonl's line; the
+                                     epoch-0 row, the untrained net's evaluation, is no epoch's end)
     on_fit_end(status)               once, when the loop stops (completed, early_stopped, diverged, interrupted)
 
 The models' own hooks are in `cnnlab.models.hooks` (`init_from_data`, `set_epoch`); `ModelEpochHook`
