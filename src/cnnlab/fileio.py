@@ -43,11 +43,11 @@ def make_folder(path: str | Path, probe: bool = True) -> Path:
     `probe` also creates and removes a file in it, which catches a read-only folder before any work starts.
     """
     path = Path(path)
-    blocker = next((p for p in [path, *path.parents] if p.exists() and not p.is_dir()), None)
-    if blocker is not None:
-        where = "is a file" if blocker == path else f"lies under '{blocker}', which is a file"
-        raise UserError(f"'{path}' {where}, not a folder: choose another --out folder")
     try:
+        blocker = next((p for p in [path, *path.parents] if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            where = "is a file" if blocker == path else f"lies under '{blocker}', which is a file"
+            raise UserError(f"'{path}' {where}, not a folder: choose another --out folder")
         path.mkdir(parents=True, exist_ok=True)
         if probe:
             fd, name = tempfile.mkstemp(prefix=".probe.", suffix=TMP_SUFFIX, dir=path)

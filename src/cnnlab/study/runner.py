@@ -144,18 +144,14 @@ def _check_models(spec: StudySpec, todo: Sequence[PlannedRun]) -> None:
     study that cannot finish stops now."""
     seen: set[str] = set()
     for run in todo:
+        key = run.config.model.model_dump_json()
         try:
             check_threads(run.config.train)
+            if key not in seen:
+                check_model(run.config.model.name, run.config.model.options())
         except UserError as err:
             raise UserError(f"study '{spec.name}' cannot start (variant '{run.variant}'): {err}") from None
-        key = run.config.model.model_dump_json()
-        if key in seen:
-            continue
         seen.add(key)
-        try:
-            check_model(run.config.model.name, run.config.model.options())
-        except UserError as err:
-            raise UserError(f"study '{spec.name}' cannot start (variant '{run.variant}'): {err}") from None
 
 
 def _run_one(
