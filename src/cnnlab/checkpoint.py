@@ -52,6 +52,7 @@ class TrainingState:
     scaler: dict[str, Any] = field(default_factory=dict)
     hooks: dict[str, dict[str, Any]] = field(default_factory=dict)  # by each stateful hook's state_key
     progress: FitProgress = field(default_factory=FitProgress)
+    where: str = field(default="state.pt", compare=False, repr=False)  # the file it was read from, for errors
 
     @classmethod
     def capture(
@@ -83,14 +84,21 @@ class TrainingState:
         scaler: torch.amp.GradScaler | None,
         hooks: Sequence[Any],
     ) -> None:
-        """Put this state into freshly built objects of the same run."""
-        model.load_state_dict(self.model)
-        optimizer.load_state_dict(self.optimizer)
-        scheduler.load_state_dict(self.scheduler)
-        if scaler is not None and self.scaler:
-            scaler.load_state_dict(self.scaler)
-        for hook in _stateful(hooks):
-            hook.load_state_dict(self.hooks.get(hook.state_key, {}))
+        """Put this state into freshly built objects of the same run; a state that does not fit them (another
+        model's weights, a damaged optimiser state) is a UserError naming the file it came from."""
+        try:
+            model.load_state_dict(self.model)
+            optimizer.load_state_dict(self.optimizer)
+            scheduler.load_state_dict(self.scheduler)
+            if scaler is not None and self.scaler:
+                scaler.load_state_dict(self.scaler)
+            for hook in _stateful(hooks):
+                hook.load_state_dict(self.hooks.get(hook.state_key, {}))
+        except (RuntimeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as err:
+            reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+            raise UserError(
+                f"'{self.where}' does not fit this run ({reason}): it is damaged or another run's; start a new run"
+            ) from None
 
     def to_dict(self) -> dict[str, Any]:
         """The form saved in state.pt: tensors, numbers and strings only."""
@@ -110,15 +118,17 @@ class TrainingState:
 
         State written before hooks had their own entry kept the weight averaging under "lookahead".
         """
-        if not isinstance(data, Mapping) or not isinstance(data.get("epoch"), int):
+        if not isinstance(data, Mapping) or not isinstance(data.get("epoch"), int) or data["epoch"] < 0:
             raise UserError(f"'{where}' does not hold a cnnlab resume state (no epoch number): start a new run")
         for key in ("model", "optimizer", "scheduler"):
             if not isinstance(data.get(key), Mapping):
                 raise UserError(f"'{where}' lacks the {key} state a resume needs; it is damaged: start a new run")
+        for key in ("scaler", "hooks", "lookahead"):
+            if data.get(key) is not None and not isinstance(data[key], Mapping):
+                raise UserError(f"'{where}' holds a {key} state that is not a mapping; it is damaged: start a new run")
         hooks = dict(data.get("hooks") or {})
         if data.get("lookahead"):
             hooks.setdefault("lookahead", data["lookahead"])
-        fields = FitProgress.__dataclass_fields__
         return cls(
             epoch=int(data["epoch"]),
             model=dict(data["model"]),
@@ -126,8 +136,20 @@ class TrainingState:
             scheduler=dict(data["scheduler"]),
             scaler=dict(data.get("scaler") or {}),
             hooks=hooks,
-            progress=FitProgress(**{k: data[k] for k in fields if k in data}),
+            progress=_progress(data, where),
+            where=where,
         )
+
+
+def _progress(data: Mapping[str, Any], where: str) -> FitProgress:
+    """The fit progress saved beside the state; a figure that is not a number is a UserError naming `where`."""
+    fields = FitProgress.__dataclass_fields__
+    values = {key: data[key] for key in fields if key in data}
+    for key, value in values.items():
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not (number or (key == "best_epoch" and value is None)):
+            raise UserError(f"'{where}' holds {key} = {value!r}, not a number; it is damaged: start a new run")
+    return FitProgress(**values)
 
 
 def _stateful(hooks: Sequence[Any]) -> list[Stateful]:

@@ -14,8 +14,10 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from cnnlab.errors import UserError
+from cnnlab.fileio import WriteFailed, make_folder, remove_stray_temporaries
 
 try:
     import fcntl
@@ -40,17 +42,19 @@ class RunInUse(UserError):
 def claim(folder: str | Path) -> Iterator[None]:
     """Hold `folder`'s claim for the block; RunInUse at once if a live process holds it.
 
-    Creates the folder if needed, and removes it again on the way out when the block left nothing in it
-    but the claim (a run that failed before it started writes nothing).
+    Creates the folder if needed (a UserError naming what is in the way when it cannot be written), and
+    removes it again on the way out when the block left nothing in it but the claim (a run that failed
+    before it started writes nothing). Temporary files that a killed writer left are removed once the
+    claim is held: no one else writes here then.
     """
     folder = Path(folder)
     created = not folder.exists()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise UserError(f"'{folder}' is a file, not a folder: choose another --out folder") from None
+    make_folder(folder)
     path = folder / CLAIM
-    handle = open(path, "a+")  # noqa: SIM115 - held open for the whole block: the lock lives with it
+    try:
+        handle = open(path, "a+")  # noqa: SIM115 - held open for the whole block: the lock lives with it
+    except OSError as err:
+        raise WriteFailed(path, err.strerror or str(err)) from None
     try:
         if fcntl is not None:
             try:
@@ -58,17 +62,25 @@ def claim(folder: str | Path) -> Iterator[None]:
             except BlockingIOError:
                 handle.seek(0)
                 raise RunInUse(folder, handle.read().strip() or "unknown") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"host {socket.gethostname()}, pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}")
-        handle.flush()
+        _say_who(handle)
+        remove_stray_temporaries(folder)
         yield
     finally:
-        handle.close()  # releases the lock
+        with contextlib.suppress(OSError):  # a full disk may refuse the last flush; the lock goes all the same
+            handle.close()  # releases the lock
         if created and [p.name for p in folder.iterdir()] == [CLAIM]:
             path.unlink(missing_ok=True)
             with contextlib.suppress(OSError):
                 folder.rmdir()
+
+
+def _say_who(handle: IO[str]) -> None:
+    """Write who holds the claim into its file; on a full disk the claim holds without it."""
+    with contextlib.suppress(OSError):
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"host {socket.gethostname()}, pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        handle.flush()
 
 
 def holder(folder: str | Path) -> str | None:

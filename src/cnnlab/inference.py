@@ -20,7 +20,7 @@ from cnnlab.data import BatchAugment, Preprocessor
 from cnnlab.data.decode import ImageReadError, read_image
 from cnnlab.errors import UserError
 from cnnlab.models import build, get_entry
-from cnnlab.runs import RunFolder
+from cnnlab.runs import INFO, RunFolder
 
 
 @dataclass
@@ -79,7 +79,7 @@ def load_run(run_dir: str | Path) -> TrainedRun:
     if not folder.has_run():
         raise UserError(f"'{run_dir}' is not a run folder (no config.yaml): give a folder written by cnnlab train")
     config = folder.read_config()
-    info = folder.read_info()
+    info = _facts(folder)
     model = _rebuild(config, info)
     folder.load_weights(model)
     model.eval()
@@ -87,6 +87,30 @@ def load_run(run_dir: str | Path) -> TrainedRun:
     if info.get("kind") == "images":
         augment = BatchAugment(config.data.augment, tuple(info["image_size"]))  # type: ignore[arg-type]
     return TrainedRun(folder, config, info, model, folder.load_preprocess(), augment)
+
+
+def _facts(folder: RunFolder) -> dict[str, Any]:
+    """The run's facts (run.json) that rebuilding its model needs; missing or malformed ones are a UserError."""
+    info = folder.read_info()
+    problems = [f"no {key}" for key in ("kind", "classes") if key not in info]
+    if not isinstance(info.get("classes", []), list):
+        problems.append("its classes are not a list")
+    problems += [
+        f"its {key} is not a positive whole number"
+        for key in ("num_classes", "in_channels")
+        if not (isinstance(info.get(key), int) and info[key] > 0)
+    ]
+    if info.get("kind") == "images":
+        problems += [
+            f"its {key} is not a pair of sizes" for key in ("image_size", "input_size") if not _pair(info.get(key))
+        ]
+    if problems:
+        raise folder.damaged(INFO, "; ".join(problems))
+    return info
+
+
+def _pair(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) and v > 0 for v in value)
 
 
 def _rebuild(config: RunConfig, info: dict[str, Any]) -> nn.Module:

@@ -10,18 +10,30 @@ leaves the last finished epoch intact. Weights are safetensors and the resume st
 from __future__ import annotations
 
 import json
+import pickle
+import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 
 from cnnlab.checkpoint import TrainingState
-from cnnlab.config import RunConfig, load_config, save_config
+from cnnlab.claim import CLAIM
+from cnnlab.config import RunConfig, read_yaml, save_config, validate
+from cnnlab.config.loading import BadYaml
 from cnnlab.data import Preprocessor
 from cnnlab.errors import UserError
-from cnnlab.fileio import atomic_write, atomic_write_json, atomic_write_text
+from cnnlab.fileio import (
+    atomic_write,
+    atomic_write_json,
+    atomic_write_text,
+    first_line,
+    read_json,
+    write_through_file,
+)
 
 CONFIG = "config.yaml"
 INFO = "run.json"
@@ -31,6 +43,20 @@ WEIGHTS = "model.safetensors"
 PREPROCESS = "preprocess.safetensors"
 STATE = "state.pt"
 FINISHED = ("completed", "early_stopped")
+STATUSES = (*FINISHED, "diverged", "interrupted")
+
+RETRAIN = "restore it from a copy, or delete the run folder and train the run again"
+# what to do about each file of a run found damaged
+FIX = {
+    CONFIG: RETRAIN,
+    INFO: RETRAIN,
+    PREPROCESS: RETRAIN,
+    METRICS_FILE: RETRAIN,
+    SUMMARY: "delete it and resume the run (cnnlab train --out RUN_DIR --resume): it is written again from the "
+    "run's history",
+    WEIGHTS: RETRAIN,
+    STATE: "start a new run",
+}
 
 SPLITS = ("train", "val", "test")
 HELD_OUT = ("val", "test")  # the splits evaluated after training epochs (the model never trains on them)
@@ -87,7 +113,15 @@ class RunFolder:
         save_config(config, self.file(CONFIG))
 
     def read_config(self) -> RunConfig:
-        return load_config(self.file(CONFIG))
+        """The run's config; a damaged or invalid config.yaml is a UserError naming it."""
+        try:
+            data = read_yaml(self.file(CONFIG))
+        except BadYaml as err:
+            raise self.damaged(CONFIG, err.reason.removeprefix("is ")) from None
+        try:
+            return validate(data)
+        except UserError as err:
+            raise UserError(f"'{self.file(CONFIG)}' is not a config cnnlab can use ({err}): {FIX[CONFIG]}") from None
 
     def write_info(self, info: dict[str, Any]) -> None:
         atomic_write_json(self.file(INFO), info)
@@ -100,10 +134,26 @@ class RunFolder:
         atomic_write_text(self.file(METRICS_FILE), "".join(json.dumps(row) + "\n" for row in rows))
 
     def read_metrics(self) -> list[dict[str, Any]]:
+        """The rows of metrics.jsonl, one an epoch; a line that is not such a row is a UserError naming it."""
         path = self.file(METRICS_FILE)
         if not path.is_file():
             return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError:
+            raise self.damaged(METRICS_FILE, "not text") from None
+        rows = []
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                raise self.damaged(METRICS_FILE, f"line {number} is not JSON") from None
+            if not isinstance(row, dict) or type(row.get("epoch")) is not int:
+                raise self.damaged(METRICS_FILE, f"line {number} is not an epoch's row")
+            rows.append(row)
+        return rows
 
     # -- weights and state -------------------------------------------------------------------------
     def save_weights(self, model: nn.Module, name: str = WEIGHTS) -> None:
@@ -113,7 +163,12 @@ class RunFolder:
         path = self.file(name)
         if not path.is_file():
             raise UserError(f"'{path}' is missing: this run finished no epoch, so it has no weights yet")
-        load_model(model, str(path))
+        try:
+            load_model(model, str(path))
+        except (SafetensorError, OSError) as err:
+            raise self.damaged(name, first_line(err)) from None
+        except RuntimeError as err:  # tensors of another model
+            raise self.damaged(name, f"its weights do not fit the run's model: {first_line(err)}") from None
         return model
 
     def save_preprocess(self, prep: Preprocessor) -> None:
@@ -122,15 +177,30 @@ class RunFolder:
         atomic_write(self.file(PREPROCESS), lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
     def load_preprocess(self) -> Preprocessor:
-        from safetensors import safe_open
-
+        """The run's fitted preprocessing; a missing or damaged preprocess.safetensors is a UserError naming it."""
         path = self.file(PREPROCESS)
-        with safe_open(str(path), framework="pt") as f:
-            metadata = f.metadata()
-        return Preprocessor.from_state_dict(metadata["method"], metadata["kind"], load_file(str(path)))
+        if not path.is_file():
+            raise self.damaged(PREPROCESS, "missing")
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                metadata = f.metadata() or {}
+            return Preprocessor.from_state_dict(metadata["method"], metadata["kind"], load_file(str(path)))
+        except (SafetensorError, OSError, KeyError, TypeError, ValueError, RuntimeError, UserError) as err:
+            raise self.damaged(PREPROCESS, first_line(err)) from None
+
+    def check_weights(self, name: str = WEIGHTS) -> None:
+        """A UserError naming the weights file when it is there but not a safetensors file (it is read later)."""
+        path = self.file(name)
+        if path.is_file():
+            try:
+                with safe_open(str(path), framework="pt") as f:
+                    f.keys()
+            except (SafetensorError, OSError) as err:
+                raise self.damaged(name, first_line(err)) from None
 
     def save_state(self, state: TrainingState) -> None:
-        atomic_write(self.file(STATE), lambda tmp: torch.save(state.to_dict(), tmp))
+        data = state.to_dict()
+        atomic_write(self.file(STATE), lambda tmp: write_through_file(tmp, lambda f: torch.save(data, f)))
 
     def load_state(self) -> TrainingState | None:
         """The resume state of the last finished epoch, or None if no epoch finished (or it was deleted)."""
@@ -139,12 +209,12 @@ class RunFolder:
             return None
         try:
             data = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:  # refused (it names code to run) or damaged
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise UserError(
-                f"cannot read the resume state '{path}' ({first}); it was not written by cnnlab or is damaged: "
-                "start a new run"
+        except pickle.UnpicklingError:  # torch's advice to load it unsafely is not repeated: it must not be taken
+            raise self.damaged(
+                STATE, "a safe load refused it: it holds more than tensors and numbers, so cnnlab did not write it"
             ) from None
+        except Exception as err:  # damaged: cut short, not a torch file, ...
+            raise self.damaged(STATE, first_line(err)) from None
         return TrainingState.from_dict(data, str(path))
 
     # -- summary -----------------------------------------------------------------------------------
@@ -158,11 +228,68 @@ class RunFolder:
         """completed, early_stopped, diverged, interrupted; 'started' without a summary; None if no run."""
         summary = self.read_summary()
         if summary is not None:
-            return summary.get("status")
+            status = summary.get("status")
+            if status not in STATUSES:
+                raise self.damaged(SUMMARY, f"its status is {status!r}, not one of {', '.join(STATUSES)}")
+            return status
         return "started" if self.has_run() else None
 
+    # -- consistency, damage and reruns -------------------------------------------------------------
+    def check_resumable(self, state: TrainingState) -> None:
+        """The files a resume after `state.epoch` relies on are there and agree with it, else a UserError naming
+        the one that does not: run.json and preprocess.safetensors (read again by predict and viz), the best
+        weights, metrics.jsonl (epochs 1 to `state.epoch`, after an optional epoch 0, and perhaps the next one,
+        written just before a kill) and summary.json (which may lag behind the state, never run ahead of it)."""
+        if not self.read_info():
+            raise self.damaged(INFO, "missing or empty")
+        self.load_preprocess()
+        self.check_weights()
+        done, best = state.epoch, state.progress.best_epoch
+        if best is not None and not self.file(WEIGHTS).is_file():
+            raise self.damaged(WEIGHTS, f"missing: the weights of the best epoch so far, {best}")
+        if best is not None and not 1 <= best <= done:
+            raise self.damaged(STATE, f"its best epoch {best} is not one of the {done} epochs it finished")
+        epochs = [row["epoch"] for row in self.read_metrics()]
+        expected = ([0] if epochs[:1] == [0] else []) + list(range(1, done + 1))
+        if epochs not in (expected, [*expected, done + 1]):
+            raise self.damaged(
+                METRICS_FILE,
+                f"it holds epochs {_epoch_list(epochs)} where the resume state ({STATE}) finished epochs 1 to {done}",
+            )
+        summary = self.read_summary() or {}
+        for key in ("epochs_run", "best_epoch"):
+            if isinstance(summary.get(key), int) and summary[key] > done:
+                raise self.damaged(SUMMARY, f"its {key} is {summary[key]}, beyond the resume state's {done} ({STATE})")
+
+    # -- damage and reruns ---------------------------------------------------------------------------
+    def damaged(self, name: str, what: str) -> UserError:
+        """The error for a run file that cannot be used: names the file, what is wrong, and the fix."""
+        return UserError(f"'{self.file(name)}' is damaged ({what}): {FIX[name]}")
+
+    def clear(self) -> None:
+        """Delete the run's files, to train it again from the start; the caller holds the folder's claim."""
+        for path in self.path.iterdir() if self.path.is_dir() else []:
+            if path.name == CLAIM:
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+
     def _read_json(self, name: str) -> dict[str, Any] | None:
-        path = self.file(name)
-        if not path.is_file():
-            return None
-        return json.loads(path.read_text())
+        return read_json(self.file(name), FIX[name])
+
+
+def _epoch_list(epochs: list[int]) -> str:
+    """[0, 1, 2, 3, 6, 7] -> '0-3, 6-7': a list of epochs as its runs of consecutive numbers."""
+    if not epochs:
+        return "none"
+    spans, start, end = [], epochs[0], epochs[0]
+    for epoch in epochs[1:]:
+        if epoch == end + 1:
+            end = epoch
+        else:
+            spans.append((start, end))
+            start = end = epoch
+    spans.append((start, end))
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 
 import pytest
 
 from cnnlab.config import RunConfig, StudySpec, config_keys, dump_config, load_config, validate, with_overrides
+from cnnlab.config.loading import safe_yaml
 from cnnlab.errors import UserError
 
 
@@ -148,3 +151,63 @@ def test_a_study_spec_carries_a_course_reports_figures_and_conclusions() -> None
 def test_study_spec_errors_name_the_key_inside_lists_and_mappings(data: dict, expected: str) -> None:
     with pytest.raises(UserError, match=expected):
         validate(data, StudySpec)
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("train.seed=-1", "'train.seed' = -1 is invalid: input should be greater than or equal to 0"),
+        ("train.seed=4294967296", "'train.seed' = 4294967296 is invalid: input should be less than or equal to"),
+        ("data.split_seed=-3", "'data.split_seed' = -3 is invalid"),
+        ("optim.lr=inf", "'optim.lr' = 'inf' is invalid: input should be a finite number"),
+        ("optim.weight_decay=.inf", "'optim.weight_decay' = inf is invalid: input should be a finite number"),
+        ("data.augment.brightness=1e400", "'data.augment.brightness' = '1e400' is invalid: input should be a finite"),
+        ("schedule.min_lr=.nan", "'schedule.min_lr' = nan is invalid: input should be a finite number"),
+        ("data.zca_epsilon=inf", "'data.zca_epsilon' = 'inf' is invalid: input should be a finite number"),
+        ("optim.betas=[0.9,1.0]", "'optim.betas' = 1.0 is invalid: input should be less than 1"),
+        ("optim.betas=[-0.1,0.9]", "'optim.betas' = -0.1 is invalid: input should be greater than or equal to 0"),
+        ("train.epochs=true", "'train.epochs' = True is invalid: input should be a valid integer"),
+        ("optim.lr=true", "'optim.lr' = True is invalid: must be a number, not true or false"),
+        ("train.shuffle=1", "'train.shuffle' = 1 is invalid: input should be a valid boolean"),
+        ("train.tta=true", "'train.tta' = True is not one of: 0, 1, 2"),
+    ],
+)
+def test_values_out_of_range_infinite_or_of_the_wrong_kind_are_named(override: str, expected: str) -> None:
+    with pytest.raises(UserError, match=re.escape(expected)):
+        load_config(None, [override])
+
+
+def test_numbers_keep_their_usual_spellings() -> None:
+    config = load_config(None, ["optim.lr=1e-3", "optim.weight_decay=0", "optim.betas=[0, 0.99]", "train.seed=7"])
+    assert config.optim.lr == 1e-3 and config.optim.weight_decay == 0.0 and config.optim.betas == (0.0, 0.99)
+    assert config.train.seed == 7 and config.train.shuffle is True
+
+
+def _alias_bomb(levels: int = 9) -> str:
+    """The 'billion laughs': each level a list of ten aliases of the one before, 10**levels values in all."""
+    lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"l{k}: &l{k} [{', '.join([f'*l{k - 1}'] * 10)}]" for k in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_yaml_alias_bomb_is_refused_within_a_second(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text("train: {epochs: 1}\nbomb:\n" + "".join(f"  {line}\n" for line in _alias_bomb().splitlines()))
+    started = time.perf_counter()
+    with pytest.raises(UserError, match=r"bomb.yaml' is refused: it expands to more than 100,000 values"):
+        load_config(path)
+    with pytest.raises(UserError, match=r"override 'train.epochs=\{.*' is refused: it expands to more than"):
+        load_config(None, ["train.epochs={" + _alias_bomb().strip().replace("\n", ", ") + "}"])
+    assert time.perf_counter() - started < 1
+
+
+def test_a_key_given_twice_or_an_alias_to_itself_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "twice.yaml"
+    path.write_text("train:\n  epochs: 2\noptim: {lr: 0.1}\ntrain:\n  epochs: 5\n")
+    with pytest.raises(UserError, match=r"twice.yaml' is refused: key 'train' is given twice .*line 4"):
+        load_config(path)
+    path.write_text("data: &a {augment: *a}\n")
+    with pytest.raises(UserError, match="refers back to that value"):
+        load_config(path)
+    merged = safe_yaml("base: &b {epochs: 2, batch_size: 32}\ntrain: {<<: *b, epochs: 3}\n")
+    assert merged["train"] == {"epochs": 3, "batch_size": 32}  # a merge key's values may be overridden

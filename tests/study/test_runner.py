@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 
 import pytest
+import yaml
 
 from cnnlab.config import StudySpec, validate
 from cnnlab.errors import UserError
@@ -82,11 +83,45 @@ def test_failed_and_diverged_runs_are_recorded_and_the_study_goes_on(tmp_path: P
     assert sorted(again.skipped) == ["runs/ok/seed0", "runs/wild/seed0"]
 
 
-def test_a_changed_spec_does_not_silently_reuse_old_runs(tmp_path: Path) -> None:
-    run_study(_spec({"a": {}}, seeds=1), tmp_path, overrides=["train.epochs=1"])
-    (tmp_path / "runs/a/seed0/summary.json").unlink()  # as if stopped
-    outcome = run_study(_spec({"a": {}}, seeds=1), tmp_path)
-    assert "holds a run with another config (differs in train.epochs)" in outcome.failed["runs/a/seed0"]
+def test_runs_of_another_config_stop_the_study_unless_rerun(tmp_path: Path, count_trainings) -> None:
+    spec = _spec({"a": {}, "b": {"data.preprocess": "none"}}, seeds=1)
+    run_study(spec, tmp_path, overrides=["train.epochs=1"])  # a dry pass, finished
+    (tmp_path / "runs/b/seed0/summary.json").unlink()  # and one of its runs as if stopped
+    results = (tmp_path / "results.csv").read_text()
+    with pytest.raises(UserError, match=r"holds 2 run\(s\) trained with another config") as stopped:
+        run_study(spec, tmp_path)  # the real one: 2 epochs a run
+    assert "runs/a/seed0 differs in train.epochs" in str(stopped.value) and "--rerun-changed" in str(stopped.value)
+    assert len(count_trainings) == 2 and (tmp_path / "results.csv").read_text() == results  # nothing touched
+    outcome = run_study(spec, tmp_path, rerun_changed=True)
+    assert sorted(outcome.trained) == ["runs/a/seed0", "runs/b/seed0"] and not outcome.failed
+    assert [row["epoch"] for row in RunFolder(tmp_path / "runs/a/seed0").read_metrics()] == [0, 1, 2]
+    assert run_study(spec, tmp_path).skipped == ["runs/a/seed0", "runs/b/seed0"]  # now they are the plan's
+
+
+def test_finished_runs_stay_done_when_the_config_gains_a_key_with_a_default(tmp_path: Path, count_trainings) -> None:
+    spec = _spec({"a": {}}, seeds=1)
+    run_study(spec, tmp_path, workers=1)
+    saved = tmp_path / "runs/a/seed0/config.yaml"
+    config = yaml.safe_load(saved.read_text())
+    del config["train"]["tta_fraction"], config["data"]["augment"]["brightness"]  # written before these keys
+    config["train"]["threads"], config["train"]["progress"] = 2, False  # how it ran is not what it is
+    saved.write_text(yaml.safe_dump(config))
+    again = run_study(spec, tmp_path)
+    assert again.skipped == ["runs/a/seed0"] and len(count_trainings) == 1
+
+
+def test_a_damaged_run_is_failed_and_the_others_train(tmp_path: Path) -> None:
+    spec = _spec({"a": {}, "b": {"data.preprocess": "none"}}, seeds=1)
+    run_study(spec, tmp_path, overrides=["train.epochs=1"])
+    for run in ("a", "b"):  # both stopped; a's summary then damaged
+        (tmp_path / f"runs/{run}/seed0/summary.json").write_text('{"status": "interrupted", "epochs_run": 1}')
+    (tmp_path / "runs/a/seed0/summary.json").write_text("")
+    outcome = run_study(spec, tmp_path, overrides=["train.epochs=1"])
+    assert outcome.trained == ["runs/b/seed0"]
+    assert "summary.json' is damaged" in outcome.failed["runs/a/seed0"]
+    rows = {row["variant"]: row for row in collect(tmp_path)}
+    assert rows["a"]["status"] == "failed" and "summary.json' is damaged" in rows["a"]["message"]
+    assert rows["b"]["status"] == "completed"
 
 
 def test_workers_run_in_separate_processes(tmp_path: Path) -> None:

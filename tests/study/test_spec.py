@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from cnnlab.builtin import study_names
 from cnnlab.config import StudySpec, validate
 from cnnlab.errors import UserError
 from cnnlab.study import expand, load_spec
-from cnnlab.study.spec import baseline_of, check_reference, run_names
+from cnnlab.study.spec import baseline_of, check_reference, count_runs, run_names
 
 
 def _spec(**fields) -> StudySpec:
@@ -157,3 +158,57 @@ def test_several_bad_names_are_listed_together() -> None:
     lines = str(err.value).splitlines()
     assert lines[0] == "study 's': invalid reference or conclusions:" and len(lines) == 4
     assert "'c'" in lines[1] and "variant 'd,lr=0.1'" in lines[2] and "baseline 'e'" in lines[3]
+
+
+@pytest.mark.parametrize(
+    ("seeds", "expected"),
+    [
+        ([-1], r"'seeds\[0\]' = -1 is invalid: input should be greater than or equal to 0"),
+        ([2**32], r"'seeds\[0\]' = 4294967296 is invalid"),
+        ([], r"'seeds' = \[\] is invalid: list should have at least 1 item"),
+        ([0, 1, 0], r"seed 0 is given twice: list each seed once"),
+        ([True], r"'seeds\[0\]' = True is invalid: input should be a valid integer"),
+        (10**9, r"a count of seeds is from 1 to 1,000,000"),
+    ],
+)
+def test_seeds_are_distinct_whole_numbers_a_generator_takes(seeds, expected: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(UserError, match=expected):
+        _spec(seeds=seeds)
+    assert time.perf_counter() - started < 1
+
+
+@pytest.mark.parametrize("name", ["..", ".", "/..", "...", "../"])
+def test_a_name_that_would_be_this_folder_or_its_parent_is_refused(name: str) -> None:
+    with pytest.raises(UserError, match=r"names no folder .*give it a name with a letter or digit"):
+        _spec(variants={name: {}})
+    with pytest.raises(UserError, match="names no folder"):
+        _spec(name=name)
+
+
+def test_run_folders_stay_inside_the_study_whatever_the_names(tmp_path: Path) -> None:
+    runs = expand(_spec(variants={"../../x": {}, "/etc/y": {}, "a/../../b": {}}, seeds=1))
+    assert [str(r.folder) for r in runs] == ["runs/.._.._x/seed0", "runs/etc_y/seed0", "runs/a_.._.._b/seed0"]
+    assert all((tmp_path / r.folder).resolve().is_relative_to(tmp_path / "runs") for r in runs)
+
+
+def test_a_variant_given_twice_in_the_yaml_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("name: s\nvariants:\n  a: {optim.lr: 0.1}\n  b: {}\n  a: {optim.lr: 0.5}\n")
+    with pytest.raises(UserError, match=r"s.yaml' is refused: key 'a' is given twice in one mapping \(again on line 5"):
+        load_spec(path)
+
+
+def test_a_study_of_more_runs_than_max_runs_is_refused_at_once_saying_how_many(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    values = ", ".join(str(v) for v in range(1000))
+    path.write_text(f"name: huge\ngrid:\n  optim.lr: [{values}]\n  train.batch_size: [{values}]\nseeds: 3\n")
+    started = time.perf_counter()
+    with pytest.raises(UserError, match=r"would be 3,000,000 runs \(1 variants x 1,000,000 grid points x 3 seeds\), "):
+        load_spec(path)
+    assert time.perf_counter() - started < 2
+    spec = _spec(variants={"a": {}, "b": {}}, grid={"optim.lr": [0.1, 0.2, 0.3]}, seeds=2)
+    assert count_runs(spec) == 12
+    with pytest.raises(UserError, match="more than --max-runs 11: shrink the grid or the seeds, or raise --max-runs"):
+        expand(spec, max_runs=11)
+    assert len(expand(spec, max_runs=12)) == 12

@@ -14,11 +14,16 @@ from .cmd_study import print_outcome
 def add_parser(verbs: argparse._SubParsersAction) -> None:
     p = verbs.add_parser("quickstart", help="a small study on embedded digits, with its report: works offline")
     p.add_argument("--out", default="cnnlab-quickstart", help="output folder (default: cnnlab-quickstart)")
+    p.add_argument(
+        "--rerun-changed",
+        action="store_true",
+        help="train again the runs that an earlier version trained with another config",
+    )
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    outcome = run_study(load_spec("quickstart"), Path(args.out))
+    outcome = run_study(load_spec("quickstart"), Path(args.out), rerun_changed=args.rerun_changed)
     print_outcome(outcome)
     if outcome.interrupted:
         return 130

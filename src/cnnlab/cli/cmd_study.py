@@ -1,4 +1,5 @@
-"""`cnnlab study SPEC.yaml|BUILTIN [key=value ...] [--out DIR] [--workers N]`: run an ablation study."""
+"""`cnnlab study SPEC.yaml|BUILTIN [key=value ...] [--out DIR] [--workers N] [--rerun-changed] [--max-runs N]`:
+run an ablation study."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import argparse
 from pathlib import Path
 
 from cnnlab.builtin import STUDY_ALIASES, study_names
+from cnnlab.config import StudySpec
+from cnnlab.config.study import folder_name
 from cnnlab.errors import UserError
 from cnnlab.report import build_report
 from cnnlab.study import StudyOutcome, expand, load_spec, run_study
-from cnnlab.study.spec import run_names
+from cnnlab.study.spec import MAX_RUNS, run_names
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
@@ -20,11 +23,24 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     )
     p.add_argument("spec", nargs="?", help="a study YAML file or a built-in study name (see --list)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="applied to every run")
-    p.add_argument("--out", help="study folder (default: studies/<name>)")
+    p.add_argument("--out", help="study folder (default: studies/<name>, the name made a safe folder name)")
     p.add_argument("--workers", type=int, default=1, help="runs at once, in separate processes (cores are split)")
+    p.add_argument(
+        "--rerun-changed",
+        action="store_true",
+        help="train again (replacing them) the runs whose folders hold a run of another config than the plan's; "
+        "without it such a study stops before training anything",
+    )
+    p.add_argument(
+        "--max-runs",
+        type=int,
+        default=MAX_RUNS,
+        metavar="N",
+        help=f"refuse a study of more than N runs (default {MAX_RUNS:,})",
+    )
     p.add_argument("--list", action="store_true", help="list the built-in studies")
     p.add_argument("--no-report", action="store_true", help="do not write the report at the end")
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, late_words="overrides")  # overrides after the options are taken too
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,14 +58,22 @@ def run(args: argparse.Namespace) -> int:
     bad = [o for o in args.overrides if "=" not in o]
     if bad:
         raise UserError(f"'{bad[0]}' is not key=value: give one study, then overrides such as train.epochs=2")
-    spec = load_spec(args.spec)
-    out = Path(args.out or Path("studies") / spec.name)
-    outcome = run_study(spec, out, args.overrides, workers=args.workers)
+    spec = load_spec(args.spec, max_runs=args.max_runs)
+    out = Path(args.out) if args.out else default_folder(spec)
+    outcome = run_study(
+        spec, out, args.overrides, workers=args.workers, max_runs=args.max_runs, rerun_changed=args.rerun_changed
+    )
     print_outcome(outcome)
     if not args.no_report and not outcome.interrupted:
         files = build_report(out)
         print(f"report: {files.markdown} and {files.html}")
     return 130 if outcome.interrupted else 0
+
+
+def default_folder(spec: StudySpec) -> Path:
+    """studies/<name>, the spec's name made a folder name: inside the working folder, whatever the name says
+    ('../x', '/tmp/x'); --out is the way to put a study elsewhere."""
+    return Path("studies") / folder_name(spec.name, default="study")
 
 
 def print_outcome(outcome: StudyOutcome) -> None:

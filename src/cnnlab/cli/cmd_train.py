@@ -35,7 +35,7 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="run folder (default: runs/<model>-<source>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the stopped run in --out")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar")
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, late_words="args")  # overrides after the options are taken too
 
 
 def parse_config_args(args: list[str], preset: str | None = None) -> tuple[RunConfig, bool]:

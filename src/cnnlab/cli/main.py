@@ -52,10 +52,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """The arguments, with a verb's trailing words (its `key=value` overrides) taken wherever they stand.
+
+    argparse reads a verb's positional words once, so `cnnlab train --out X optim.lr=0.1` would stop at
+    `optim.lr=0.1`; a verb that sets `late_words` to the name of its list of words gets them there.
+    """
+    args, extra = parser.parse_known_args(argv)
+    words = getattr(args, "late_words", None)
+    stray = [word for word in extra if words is None or word.startswith("-")]
+    if stray:
+        parser.error(f"unrecognized arguments: {' '.join(stray)}")
+    if extra:
+        getattr(args, words).extend(extra)
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     _configure_logging(quiet=args.quiet)
     try:
         return int(args.run(args) or 0)

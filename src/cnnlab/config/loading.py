@@ -19,20 +19,102 @@ from .schema import RunConfig
 M = TypeVar("M", bound=BaseModel)
 
 
+MAX_YAML_VALUES = 100_000  # far above any real config or spec (the largest built-in study holds under 400)
+
+
+class YamlRefused(yaml.YAMLError):
+    """A YAML document refused before it is built: a duplicated key, or aliases that expand too far."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader (plain data only, no tags that run code) that also refuses, while composing:
+
+    - a document whose aliases expand to more than MAX_YAML_VALUES values (a few lines of nested aliases,
+      the "billion laughs", would otherwise take minutes and gigabytes to validate), or refer to themselves;
+    - a mapping that gives the same key twice (PyYAML keeps the last one without a word).
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._sizes: dict[int, int] = {}  # id(node) -> values it expands to, aliases counted in full
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        alias = self.check_event(yaml.AliasEvent)
+        node = super().compose_node(parent, index)
+        if id(node) in self._sizes:  # an alias of a finished node: the parent counts it again
+            return node
+        if alias:
+            line = node.start_mark.line + 1
+            raise YamlRefused(f"an alias inside the value anchored on line {line} refers back to that value")
+        if isinstance(node, yaml.MappingNode):
+            _refuse_duplicate_keys(node)
+            children = [child for pair in node.value for child in pair]
+        else:
+            children = node.value if isinstance(node, yaml.SequenceNode) else []
+        size = 1 + sum(self._sizes[id(child)] for child in children)
+        if size > MAX_YAML_VALUES:
+            raise YamlRefused(
+                f"it expands to more than {MAX_YAML_VALUES:,} values (aliases repeated inside one another?); "
+                "write the values out, or split the file"
+            )
+        self._sizes[id(node)] = size
+        return node
+
+
+def _refuse_duplicate_keys(node: yaml.MappingNode) -> None:
+    seen: set[tuple[str, str]] = set()
+    for key, _ in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+            continue
+        if (key.tag, key.value) in seen:
+            line = key.start_mark.line + 1
+            raise YamlRefused(f"key '{key.value}' is given twice in one mapping (again on line {line}): keep one")
+        seen.add((key.tag, key.value))
+
+
+def safe_yaml(text: str) -> Any:
+    """`text` as plain data, like yaml.safe_load, within bounds: a document _BoundedLoader refuses, or one
+    nested too deeply to read, raises YamlRefused (a yaml.YAMLError, as text that is not YAML raises)."""
+    try:
+        return yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader: plain data only
+    except RecursionError:
+        raise YamlRefused("it is nested too deeply") from None
+
+
+class BadYaml(UserError):
+    """A YAML file that cannot be used; `reason` says why without naming the file, for callers that word it."""
+
+    def __init__(self, path: Path, reason: str, fix: str = "") -> None:
+        self.path, self.reason = path, reason
+        super().__init__(f"config file '{path}' {reason}" + (f": {fix}" if fix else ""))
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """A YAML file's top-level mapping; a missing file or bad YAML is a UserError."""
+    """A YAML file's top-level mapping; a missing, binary, refused (see safe_yaml) or bad file is a BadYaml."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"config file '{path}' does not exist: give the path of a YAML file")
+        raise BadYaml(path, "does not exist", "give the path of a YAML file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_yaml(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise BadYaml(path, "is not text (not UTF-8)", "give the path of a YAML file") from None
+    except YamlRefused as err:
+        raise BadYaml(path, f"is refused: {err}") from None
     except yaml.YAMLError as err:
-        raise UserError(f"config file '{path}' is not valid YAML: {err}") from None
+        raise BadYaml(path, f"is not valid YAML ({_yaml_problem(err)})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise UserError(f"config file '{path}' must hold a mapping of keys (like 'train: {{epochs: 5}}')")
+        raise BadYaml(path, "must hold a mapping of keys (like 'train: {epochs: 5}')")
     return data
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """What PyYAML found wrong and where, on one line: "expected <block end>, but found ... at line 3, column 1"."""
+    problem, mark = getattr(err, "problem", None), getattr(err, "problem_mark", None)
+    if problem is None:
+        return " ".join(str(err).split())[:200]
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else problem
 
 
 def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
@@ -44,7 +126,9 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
         if not sep or not key or any(not part for part in key.split(".")):
             raise UserError(f"override '{item}' is not of the form key=value (e.g. optim.lr=0.1)")
         try:
-            value = yaml.safe_load(text) if text.strip() else None
+            value = safe_yaml(text) if text.strip() else None
+        except YamlRefused as err:
+            raise UserError(f"override '{item}' is refused: {err}") from None
         except yaml.YAMLError:
             value = text
         set_dotted(nested, key, value)
@@ -164,13 +248,19 @@ def _bad_value_message(key: str, e: Any, annotation: Any) -> str:
         shown = ", ".join(str(c).lower() if isinstance(c, bool) else str(c) for c in choices)
         hint = closest(str(given), [str(c) for c in choices]) if isinstance(given, str) else None
         extra = f" (did you mean '{hint}'?)" if hint else ""
-        return f"config key '{key}' = {given!r} is not one of: {shown}{extra}"
+        return f"config key '{key}' = {_shown(given)} is not one of: {shown}{extra}"
     if e["type"] == "model_type" or (e["type"] == "model_attributes_type"):
         sub = _model_in(annotation)
         fields = ", ".join(sub.model_fields) if sub else ""
-        return f"config key '{key}' must be a mapping of its own keys ({fields}), got {given!r}"
+        return f"config key '{key}' must be a mapping of its own keys ({fields}), got {_shown(given)}"
     message = e["msg"].removeprefix("Value error, ")
-    return f"config key '{key}' = {given!r} is invalid: {message[0].lower() + message[1:]}"
+    return f"config key '{key}' = {_shown(given)} is invalid: {message[0].lower() + message[1:]}"
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """repr(value), cut to `limit` characters: a message never carries a whole huge value."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + " ..."
 
 
 def _resolve(schema: type[BaseModel], loc: Sequence[Any]) -> tuple[list[str], type[BaseModel] | None, Any]:
@@ -225,10 +315,17 @@ def _literal_choices(annotation: Any) -> list[Any]:
     """The allowed values of a Literal (or a union holding one, with bool's true/false)."""
     if typing.get_origin(annotation) is typing.Literal:
         return list(typing.get_args(annotation))
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _literal_choices(typing.get_args(annotation)[0])
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        args = typing.get_args(annotation)
+        args = [_bare(a) for a in typing.get_args(annotation)]
         literal = [c for a in args for c in _literal_choices(a)]
         if not literal:
             return []
         return ([True, False] if bool in args else []) + literal
     return []
+
+
+def _bare(annotation: Any) -> Any:
+    """`X` for `Annotated[X, ...]` (a type with its constraints), else the annotation itself."""
+    return typing.get_args(annotation)[0] if typing.get_origin(annotation) is typing.Annotated else annotation

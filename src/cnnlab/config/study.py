@@ -3,11 +3,14 @@ the course report's own figures and conclusions that the study's report checks."
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from .schema import Section
+from .schema import MAX_SEED, Section, Seed
+
+MAX_SEED_COUNT = 1_000_000  # `seeds: N` beyond this is refused before its list is built
 
 
 class Reference(Section):
@@ -53,7 +56,7 @@ class StudySpec(Section):
     base: dict[str, Any] = Field(default_factory=dict)
     variants: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"baseline": {}})
     grid: dict[str, list[Any]] = Field(default_factory=dict)
-    seeds: list[int] = Field(default_factory=lambda: [0])
+    seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
     baseline: str | None = None
     reference: Reference | None = None
     conclusions: list[Conclusion] = Field(default_factory=list)
@@ -63,16 +66,34 @@ class StudySpec(Section):
     def _count_means_range(cls, value: Any) -> Any:
         """`seeds: 3` means seeds 0, 1, 2."""
         if isinstance(value, int) and not isinstance(value, bool):
-            if value < 1:
-                raise ValueError("needs at least one seed")
+            if not 1 <= value <= MAX_SEED_COUNT:
+                raise ValueError(f"a count of seeds is from 1 to {MAX_SEED_COUNT:,}")
             return list(range(value))
         return value
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, value: list[int]) -> list[int]:
+        """Each seed once: two equal seeds would be one run folder counted twice."""
+        seen: set[int] = set()
+        for seed in value:
+            if seed in seen:
+                raise ValueError(f"seed {seed} is given twice: list each seed once (0 to {MAX_SEED:,})")
+            seen.add(seed)
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _a_folder_name(cls, value: str) -> str:
+        return _folder_safe(value, "the study's name")
 
     @field_validator("variants")
     @classmethod
     def _some_variants(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         if not value:
             raise ValueError("needs at least one variant (e.g. baseline: {})")
+        for name in value:
+            _folder_safe(name, f"variant '{name}'")
         return {name: overrides or {} for name, overrides in value.items()}
 
     @field_validator("grid")
@@ -82,3 +103,19 @@ class StudySpec(Section):
         if empty:
             raise ValueError(f"grid keys need at least one value: {', '.join(empty)}")
         return value
+
+
+def folder_name(name: str, default: str = "variant") -> str:
+    """A folder name for a study or variant name: letters, digits and . , = + - _ kept, anything else '_'.
+
+    A study's default folder and each variant's run folders are named this way, so no name, however
+    written ('../x', '/tmp/x'), puts a folder outside the one it belongs in.
+    """
+    return re.sub(r"[^A-Za-z0-9.,=+_-]+", "_", name).strip("_") or default
+
+
+def _folder_safe(name: str, what: str) -> str:
+    """`name`, or a ValueError when its folder name would be '.', '..' or the like (this folder, its parent)."""
+    if set(folder_name(name)) == {"."}:
+        raise ValueError(f"{what} names no folder ('{folder_name(name)}'): give it a name with a letter or digit")
+    return name

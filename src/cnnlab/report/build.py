@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 import cnnlab
-from cnnlab.config import StudySpec, validate
+from cnnlab.config import StudySpec, read_yaml, validate
 from cnnlab.fileio import atomic_write_text
 from cnnlab.plotting import learning_curves, overlay
 from cnnlab.runs import HELD_OUT, LAST_METRICS, METRICS, RunFolder
@@ -76,7 +76,7 @@ def _figures(study_dir: Path, histories: dict[str, list]) -> list[Figure]:
 def _read_spec(study_dir: Path, plan: dict[str, Any]) -> StudySpec:
     """The study's spec.yaml, with the names its reference and conclusions give checked against the plan
     (spec.yaml may have been edited since the study ran, to add a course report's figures)."""
-    spec = validate(yaml.safe_load((study_dir / "spec.yaml").read_text()) or {}, StudySpec)
+    spec = validate(read_yaml(study_dir / "spec.yaml"), StudySpec)
     check_reference(spec, list(dict.fromkeys(run["variant"] for run in plan["runs"])), plan["baseline"])
     return spec
 
@@ -297,6 +297,8 @@ def _runs_table(rows: list[dict[str, Any]]) -> list[Block]:
 def _environment(study_dir: Path, rows: list[dict[str, Any]]) -> list[Block]:
     devices, hardware, versions = set(), set(), set()
     for r in rows:
+        if r["status"] == "failed":  # perhaps a damaged run.json: the failure is in the runs table
+            continue
         info = RunFolder(study_dir / r["folder"]).read_info()
         if info:
             devices.add(info.get("device", "?"))

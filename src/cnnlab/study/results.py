@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 from typing import Any
 
-from cnnlab.fileio import atomic_write_text
+from cnnlab.errors import UserError
+from cnnlab.fileio import atomic_write_text, read_json
 from cnnlab.runs import LAST_METRICS, METRICS, RunFolder, last_epoch
 
 PLAN = "study.json"
@@ -42,11 +42,15 @@ COLUMNS = [
 def read_plan(study_dir: str | Path) -> dict[str, Any]:
     """The study's plan (spec name, overrides, runs in order, failures) as written by the runner."""
     path = Path(study_dir) / PLAN
-    if not path.is_file():
-        from cnnlab.errors import UserError
-
+    fix = "delete it and run the study again (`cnnlab study SPEC --out DIR`): it is written again from the spec"
+    plan = read_json(path, fix)
+    if plan is None:
         raise UserError(f"'{study_dir}' is not a study folder (no {PLAN}): run `cnnlab study SPEC --out DIR` first")
-    return json.loads(path.read_text())
+    runs = plan.get("runs")
+    keys = {"variant", "seed", "folder"}
+    if not isinstance(runs, list) or not all(isinstance(run, dict) and keys <= set(run) for run in runs):
+        raise UserError(f"'{path}' is damaged (its list of runs is not one): {fix}")
+    return plan
 
 
 def collect(study_dir: str | Path) -> list[dict[str, Any]]:
@@ -56,20 +60,30 @@ def collect(study_dir: str | Path) -> list[dict[str, Any]]:
     failures = plan.get("failures", {})
     rows = []
     for run in plan["runs"]:
-        folder = RunFolder(study_dir / run["folder"])
-        summary = folder.read_summary() or {}
-        status = summary.get("status") or folder.status() or "pending"
-        message = summary.get("message")
-        if run["folder"] in failures and status in ("pending", "started"):
-            status, message = "failed", failures[run["folder"]]
-        row = {"variant": run["variant"], "seed": run["seed"], "status": status, "folder": run["folder"]}
-        for key in ("best_epoch", "epochs_run", *METRICS, "seconds", "params", "images_per_second"):
-            row[key] = summary.get(key)
-        row.update(last_epoch(folder.read_metrics()))
-        row["test_images"] = folder.read_info().get("split_counts", {}).get("test")
-        row["message"] = message
+        row = {**dict.fromkeys(COLUMNS), "variant": run["variant"], "seed": run["seed"], "folder": run["folder"]}
+        try:
+            row.update(_run_row(RunFolder(study_dir / run["folder"]), failures.get(run["folder"])))
+        except UserError as err:  # a damaged run is a failed row; the others are still read
+            row.update({"status": "failed", "message": str(err)})
         rows.append(row)
     return rows
+
+
+def _run_row(folder: RunFolder, failure: str | None) -> dict[str, Any]:
+    """A run's status, its figures at the best and last epochs, its test set's size and its message."""
+    summary = folder.read_summary() or {}
+    status = folder.status() or "pending"
+    message = summary.get("message")
+    if failure is not None and status in ("pending", "started"):
+        status, message = "failed", failure
+    row: dict[str, Any] = {"status": status}
+    for key in ("best_epoch", "epochs_run", *METRICS, "seconds", "params", "images_per_second"):
+        row[key] = summary.get(key)
+    row.update(last_epoch(folder.read_metrics()))
+    splits = folder.read_info().get("split_counts")
+    row["test_images"] = splits.get("test") if isinstance(splits, dict) else None
+    row["message"] = message
+    return row
 
 
 def write_results(study_dir: str | Path) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -17,17 +18,19 @@ from typing import Any
 
 import yaml
 
-from cnnlab.claim import RunInUse
+from cnnlab.claim import RunInUse, claim
 from cnnlab.config import RunConfig, StudySpec, with_overrides
 from cnnlab.errors import UserError
-from cnnlab.fileio import atomic_write_json, atomic_write_text
+from cnnlab.fileio import atomic_write_json, atomic_write_text, make_folder
 from cnnlab.machine import usable_cores
 from cnnlab.models import check_model
 from cnnlab.runs import FINISHED, HELD_OUT, RunFolder
 from cnnlab.train import resume, train
+from cnnlab.train.device import check_threads
 
 from .results import PLAN, read_plan, write_results
-from .spec import PlannedRun, baseline_of, check_reference, expand, run_names
+from .spec import MAX_RUNS, PlannedRun, baseline_of, check_reference, expand, run_names
+from .workers import die_with_parent
 
 log = logging.getLogger("cnnlab")
 
@@ -48,22 +51,30 @@ class StudyOutcome:
     seconds: float = 0.0
 
 
-def run_study(spec: StudySpec, out_dir: str | Path, overrides: Sequence[str] = (), workers: int = 1) -> StudyOutcome:
-    """Run (or resume) the study described by `spec` in `out_dir`."""
+def run_study(
+    spec: StudySpec,
+    out_dir: str | Path,
+    overrides: Sequence[str] = (),
+    workers: int = 1,
+    max_runs: int = MAX_RUNS,
+    rerun_changed: bool = False,
+) -> StudyOutcome:
+    """Run (or resume) the study described by `spec` in `out_dir`.
+
+    A run folder that holds a run of another config than the plan's (finished or not) stops the study
+    before anything is trained, unless `rerun_changed`: then that run is trained again, replacing it.
+    More than `max_runs` runs are refused before any is built.
+    """
     study_dir = Path(out_dir)
-    runs = expand(spec, overrides)
+    runs = expand(spec, overrides, max_runs=max_runs)
     check_reference(spec, run_names(runs), baseline_of(spec, runs))  # before any training, not in the report
     if workers < 1:
         raise UserError("--workers must be at least 1")
     outcome = StudyOutcome(study_dir, len(runs))
     started = time.perf_counter()
-    todo = []
-    for run in runs:
-        status = RunFolder(study_dir / run.folder).status()
-        if status in SKIPPED:
-            outcome.skipped.append(str(run.folder))
-        else:
-            todo.append(run)
+    todo, outcome.skipped, changed = _triage(study_dir, runs)
+    if changed and not rerun_changed:
+        raise UserError(_changed_message(study_dir, changed))
     _check_models(spec, todo)
     _write_plan(study_dir, spec, overrides, runs)
     log.info(
@@ -79,12 +90,12 @@ def run_study(spec: StudySpec, out_dir: str | Path, overrides: Sequence[str] = (
         if workers == 1:
             for k, run in enumerate(todo, start=1):
                 log.info("[%d/%d] %s seed %d: training", k, len(todo), run.variant, run.seed)
-                result = _run_one(study_dir, run, threads=None)
+                result = _run_one(study_dir, run, threads=None, rerun_changed=rerun_changed)
                 _record(study_dir, outcome, run, result, k, len(todo))
                 if result["status"] == "interrupted":
                     raise KeyboardInterrupt
         else:
-            _run_in_pool(study_dir, todo, workers, outcome)
+            _run_in_pool(study_dir, todo, workers, outcome, rerun_changed)
     except KeyboardInterrupt:
         outcome.interrupted = True
         log.warning("study interrupted: run the same command again to continue where it stopped")
@@ -94,22 +105,58 @@ def run_study(spec: StudySpec, out_dir: str | Path, overrides: Sequence[str] = (
     return outcome
 
 
+def _triage(study_dir: Path, runs: Sequence[PlannedRun]) -> tuple[list[PlannedRun], list[str], dict[str, list[str]]]:
+    """(to train or resume, already done, changed): the planned runs by what their folders hold.
+
+    Done is finished (or diverged) with the plan's config; changed maps each folder holding a run of
+    another config, finished or not, to the keys that differ (those runs are also to train). A folder
+    that cannot be read is to train: the attempt records it as failed, naming the damaged file.
+    """
+    todo, done, changed = [], [], {}
+    for run in runs:
+        folder = RunFolder(study_dir / run.folder)
+        try:
+            if folder.has_run() and (differences := config_differences(folder.read_config(), run.config)):
+                changed[str(run.folder)] = differences
+                todo.append(run)
+            elif folder.status() in SKIPPED:
+                done.append(str(run.folder))
+            else:
+                todo.append(run)
+        except UserError:
+            todo.append(run)
+    return todo, done, changed
+
+
+def _changed_message(study_dir: Path, changed: dict[str, list[str]], shown: int = 3) -> str:
+    examples = "; ".join(f"{folder} differs in {', '.join(keys)}" for folder, keys in list(changed.items())[:shown])
+    more = f"; and {len(changed) - shown} more" if len(changed) > shown else ""
+    return (
+        f"'{study_dir}' holds {len(changed)} run(s) trained with another config than this study plans "
+        f"({examples}{more}): add --rerun-changed to train them again with the plan's config (their results "
+        "are replaced), or run the study into another --out folder"
+    )
+
+
 def _check_models(spec: StudySpec, todo: Sequence[PlannedRun]) -> None:
-    """Every model the runs to do will build can be built (e.g. its pretrained weights are at hand), checked
-    once a distinct model before anything is written or trained: a study that cannot finish stops now."""
+    """Every model the runs to do will build can be built (e.g. its pretrained weights are at hand) and its
+    thread count fits the machine, checked once a distinct model before anything is written or trained: a
+    study that cannot finish stops now."""
     seen: set[str] = set()
     for run in todo:
         key = run.config.model.model_dump_json()
-        if key in seen:
-            continue
-        seen.add(key)
         try:
-            check_model(run.config.model.name, run.config.model.options())
+            check_threads(run.config.train)
+            if key not in seen:
+                check_model(run.config.model.name, run.config.model.options())
         except UserError as err:
             raise UserError(f"study '{spec.name}' cannot start (variant '{run.variant}'): {err}") from None
+        seen.add(key)
 
 
-def _run_one(study_dir: Path, run: PlannedRun, threads: int | None, in_pool: bool = False) -> dict[str, Any]:
+def _run_one(
+    study_dir: Path, run: PlannedRun, threads: int | None, in_pool: bool = False, rerun_changed: bool = False
+) -> dict[str, Any]:
     """Train (or resume) one run; never raises for a bad run, returns its status and message.
 
     A run's own set-up and epoch lines are left out (the study prints a line a run); on a terminal
@@ -119,12 +166,14 @@ def _run_one(study_dir: Path, run: PlannedRun, threads: int | None, in_pool: boo
     level = training_log.level
     training_log.setLevel(logging.WARNING)
     try:
-        return _train_quietly(study_dir, run, threads, progress=False if in_pool else None)
+        return _train_quietly(study_dir, run, threads, progress=False if in_pool else None, rerun=rerun_changed)
     finally:
         training_log.setLevel(level)
 
 
-def _train_quietly(study_dir: Path, run: PlannedRun, threads: int | None, progress: bool | None) -> dict[str, Any]:
+def _train_quietly(
+    study_dir: Path, run: PlannedRun, threads: int | None, progress: bool | None, rerun: bool
+) -> dict[str, Any]:
     folder = RunFolder(study_dir / run.folder)
     config = run.config
     if threads is not None and config.train.threads is None:
@@ -133,10 +182,14 @@ def _train_quietly(study_dir: Path, run: PlannedRun, threads: int | None, progre
     try:
         started = folder.has_run()
         if started and (changed := config_differences(folder.read_config(), config)):
-            raise UserError(
-                f"'{folder.path}' holds a run with another config (differs in {', '.join(changed)}): "
-                "delete that folder to rerun it, or run the study into another --out folder"
-            )
+            if not rerun:
+                raise UserError(
+                    f"'{folder.path}' holds a run with another config (differs in {', '.join(changed)}): "
+                    "add --rerun-changed to train it again, or run the study into another --out folder"
+                )
+            with claim(folder.path):  # never under a process that trains it
+                folder.clear()
+            started = False
         result = resume(folder.path, progress=progress) if started else train(config, folder.path, progress=progress)
         summary = result.summary
         return {
@@ -178,12 +231,15 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _run_in_pool(study_dir: Path, todo: list[PlannedRun], workers: int, outcome: StudyOutcome) -> None:
+def _run_in_pool(
+    study_dir: Path, todo: list[PlannedRun], workers: int, outcome: StudyOutcome, rerun_changed: bool
+) -> None:
     threads = max(1, usable_cores() // workers)
     log.info("running %d at a time in separate processes, %d thread(s) each", workers, threads)
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no torch threads inherited by fork
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = {pool.submit(_run_one, study_dir, run, threads, True): run for run in todo}
+    # the workers die with this process: killed alone, it must not leave them training (workers.py)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+        futures = {pool.submit(_run_one, study_dir, run, threads, True, rerun_changed): run for run in todo}
         try:
             for k, future in enumerate(as_completed(futures), start=1):
                 run = futures[future]
@@ -223,7 +279,7 @@ def _record(study_dir: Path, outcome: StudyOutcome, run: PlannedRun, result: dic
 
 def _write_plan(study_dir: Path, spec: StudySpec, overrides: Sequence[str], runs: list[PlannedRun]) -> None:
     """spec.yaml (the spec as given) and study.json (overrides, the expanded runs, failures so far)."""
-    study_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(study_dir)
     atomic_write_text(study_dir / "spec.yaml", yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
     previous = read_plan(study_dir).get("failures", {}) if (study_dir / PLAN).is_file() else {}
     atomic_write_json(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-import re
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +12,7 @@ from typing import Any
 from cnnlab.builtin import preset_path, study_path
 from cnnlab.config import RunConfig, StudySpec, merge, parse_overrides, read_yaml, validate
 from cnnlab.config.loading import set_dotted
+from cnnlab.config.study import folder_name
 from cnnlab.errors import UserError, did_you_mean
 from cnnlab.models import check_options
 from cnnlab.runs import is_top_k
@@ -29,14 +30,17 @@ class PlannedRun:
     folder: Path  # relative to the study folder: runs/<variant>/seed<k>
 
 
-def load_spec(source: str | Path) -> StudySpec:
-    """A study spec from a YAML path, or by the name of a built-in study."""
+MAX_RUNS = 1_000  # a larger study needs --max-runs: a slip in a grid must not start 10,000 runs
+
+
+def load_spec(source: str | Path, max_runs: int = MAX_RUNS) -> StudySpec:
+    """A study spec from a YAML path, or by the name of a built-in study; refused beyond `max_runs` runs."""
     path = Path(source)
     if not path.is_file() and not str(source).endswith((".yaml", ".yml")):
         path = study_path(str(source))
     data = read_yaml(path)
     spec = validate(data, StudySpec)
-    runs = expand(spec)
+    runs = expand(spec, max_runs=max_runs)
     # a baseline, reference figure or conclusion that names nothing is an error now, not in the report
     check_reference(spec, run_names(runs), baseline_of(spec, runs))
     return spec
@@ -121,12 +125,31 @@ def nested(overrides: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def expand(spec: StudySpec, overrides: Sequence[str] = ()) -> list[PlannedRun]:
-    """Every run of the study: variants x grid points x seeds, in that order.
+def count_runs(spec: StudySpec) -> int:
+    """How many runs `spec` expands to, counted without building one."""
+    return len(spec.variants) * math.prod(len(values) for values in spec.grid.values()) * len(spec.seeds)
+
+
+def check_size(spec: StudySpec, max_runs: int = MAX_RUNS) -> None:
+    """A UserError saying how many runs `spec` would be when that is more than `max_runs`."""
+    runs = count_runs(spec)
+    if runs > max_runs:
+        points = math.prod(len(values) for values in spec.grid.values())
+        raise UserError(
+            f"study '{spec.name}' would be {runs:,} runs ({len(spec.variants):,} variants x {points:,} grid points x "
+            f"{len(spec.seeds):,} seeds), more than --max-runs {max_runs:,}: shrink the grid or the seeds, "
+            "or raise --max-runs if you mean it"
+        )
+
+
+def expand(spec: StudySpec, overrides: Sequence[str] = (), max_runs: int = MAX_RUNS) -> list[PlannedRun]:
+    """Every run of the study: variants x grid points x seeds, in that order; more than `max_runs` is refused
+    before any is built.
 
     Precedence, lowest first: base preset, base, variant, grid point, command-line overrides (which
     apply to every run, e.g. train.epochs=2 for a dry pass), then the seed.
     """
+    check_size(spec, max_runs)
     cli = parse_overrides(overrides)
     base = nested(spec.base)
     if spec.base_preset is not None:
@@ -141,9 +164,9 @@ def expand(spec: StudySpec, overrides: Sequence[str] = ()) -> list[PlannedRun]:
             data = merge(data, cli)
             for seed in spec.seeds:
                 config = _validated(merge(data, {"train": {"seed": seed}}), spec.name, name)
-                runs.append(PlannedRun(name, seed, config, Path("runs") / _safe(name) / f"seed{seed}"))
+                runs.append(PlannedRun(name, seed, config, Path("runs") / folder_name(name) / f"seed{seed}"))
     names = [r.variant for r in runs]
-    if len({_safe(n) for n in names}) != len(set(names)):
+    if len({folder_name(n) for n in names}) != len(set(names)):
         raise UserError(f"study '{spec.name}': two variants map to the same folder name; rename one")
     return runs
 
@@ -168,8 +191,3 @@ def _value_label(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "x".join(str(v) for v in value)
     return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def _safe(name: str) -> str:
-    """A folder name for a variant: letters, digits and . , = + - _ kept; anything else becomes '_'."""
-    return re.sub(r"[^A-Za-z0-9.,=+_-]+", "_", name).strip("_") or "variant"

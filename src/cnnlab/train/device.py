@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -11,6 +12,8 @@ import torch
 from cnnlab.config import TrainConfig
 from cnnlab.errors import UserError
 from cnnlab.machine import native_bf16, usable_cores
+
+log = logging.getLogger("cnnlab.train")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -95,6 +98,17 @@ def keep_freed_memory() -> bool:
     return _ALLOCATOR_TUNED
 
 
+def check_threads(config: TrainConfig) -> None:
+    """A UserError when `train.threads` asks for more threads than the cores this process may use: the
+    threads would only take turns on the cores, every step slower."""
+    cores = usable_cores()
+    if config.threads is not None and config.threads > cores:
+        raise UserError(
+            f"train.threads={config.threads} is more than the {cores} core(s) this process may use: "
+            f"give at most {cores}, or leave it out to use them all"
+        )
+
+
 def resolve_compute(config: TrainConfig) -> Compute:
     """Turn `auto` choices into concrete ones and apply the thread count.
 
@@ -112,7 +126,9 @@ def resolve_compute(config: TrainConfig) -> Compute:
         raise UserError("train.precision=fp16 needs CUDA; use bf16 or fp32 on this device")
     auto_channels_last = device.type in ("cuda", "cpu")
     channels_last = auto_channels_last if config.channels_last == "auto" else bool(config.channels_last)
-    threads = config.threads or usable_cores()
+    threads = min(config.threads or usable_cores(), usable_cores())
+    if config.threads is not None and threads < config.threads:  # a run resumed on a smaller machine
+        log.warning("train.threads=%d, but this process may use %d core(s): it uses those", config.threads, threads)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # batch shapes are fixed: let cuDNN pick the fastest kernels once
     if device.type == "cpu":

@@ -193,6 +193,8 @@ def fit(
     done = state.epoch if state is not None else 0
     history = [row for row in folder.read_metrics() if row["epoch"] <= done] if state is not None else []
     status, message = "completed", None
+    if state is not None and _patience_spent(settings, has_val, progress):  # stopped early, then killed
+        status, message, done = "early_stopped", _early_stop_message(progress), settings.epochs
     for callback in callbacks:
         callback.on_fit_start(module)
     try:
@@ -236,11 +238,8 @@ def fit(
             log.info("%s", _epoch_line(row, settings.epochs, train))
             for callback in callbacks:
                 callback.on_epoch_end(row)
-            if settings.early_stop and has_val and progress.bad_epochs >= settings.early_stop:
-                status = "early_stopped"
-                message = (
-                    f"no validation-loss improvement for {progress.bad_epochs} epochs; best epoch {progress.best_epoch}"
-                )
+            if _patience_spent(settings, has_val, progress):
+                status, message = "early_stopped", _early_stop_message(progress)
                 log.info("early stop: %s", message)
                 break
     except Diverged as err:
@@ -256,6 +255,15 @@ def fit(
     summary = _summary(status, message, history, progress, module, compute)
     folder.write_summary(summary)
     return RunResult(folder, status, summary, history)
+
+
+def _patience_spent(settings: FitSettings, has_val: bool, progress: FitProgress) -> bool:
+    """Whether early stopping ends the run now: validation loss has not improved for `early_stop` epochs."""
+    return bool(settings.early_stop) and has_val and progress.bad_epochs >= settings.early_stop
+
+
+def _early_stop_message(progress: FitProgress) -> str:
+    return f"no validation-loss improvement for {progress.bad_epochs} epochs; best epoch {progress.best_epoch}"
 
 
 def _epoch_zero(

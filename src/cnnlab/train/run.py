@@ -23,11 +23,11 @@ from cnnlab.errors import UserError
 from cnnlab.machine import hardware_description
 from cnnlab.models import build
 from cnnlab.models.hooks import EpochAware, InitFromData
-from cnnlab.runs import FINISHED, RunFolder
+from cnnlab.runs import FINISHED, METRICS_FILE, STATE, RunFolder
 
 from .averaging import Lookahead
 from .callbacks import Callback, ModelEpochHook, as_callbacks
-from .device import Compute, resolve_compute
+from .device import Compute, check_threads, resolve_compute
 from .loop import FitSettings, RunResult, fit
 from .optim import build_optimizer, build_scheduler
 
@@ -48,6 +48,7 @@ def train(
     metrics row); `progress` shows a progress bar (default: on a terminal, per train.progress).
     """
     folder = RunFolder(out_dir)
+    check_threads(config.train)
     with claim(folder.path):  # held while training: a second process on this folder is told and stops
         if folder.has_run():
             raise UserError(
@@ -76,8 +77,24 @@ def resume(
             log.info("%s already finished (%s): nothing to do", folder.path, folder.status())
             return RunResult(folder, folder.status() or "", folder.read_summary() or {}, folder.read_metrics())
         if state is None:
-            log.warning("%s has no resume state (state.pt): no epoch finished, so it restarts at epoch 1", folder.path)
+            _warn_restart(folder)
         return _run(saved, folder, state, progress, callbacks)
+
+
+def _warn_restart(folder: RunFolder) -> None:
+    """Say that a run without resume state starts again at epoch 1, and what that costs."""
+    trained = sum(1 for row in folder.read_metrics() if row["epoch"] > 0)
+    if trained:
+        log.warning(
+            "%s has no resume state (%s is missing) though its %s records %d trained epoch(s): it restarts at "
+            "epoch 1 and trains them again",
+            folder.path,
+            STATE,
+            METRICS_FILE,
+            trained,
+        )
+    else:
+        log.warning("%s has no resume state (%s): no epoch finished, so it restarts at epoch 1", folder.path, STATE)
 
 
 def _run(
@@ -181,7 +198,10 @@ def _resume_point(folder: RunFolder, given: RunConfig | None) -> tuple[RunConfig
         raise UserError(f"the run in '{folder.path}' diverged; resuming would diverge again: start a new run")
     if status in FINISHED:
         return saved, None
-    return saved, folder.load_state()
+    state = folder.load_state()
+    if state is not None:
+        folder.check_resumable(state)  # before any data is loaded or anything is written
+    return saved, state
 
 
 def _augment(config: RunConfig, splits: Splits) -> BatchAugment | None:

@@ -1,0 +1,47 @@
+"""A study's worker processes die with the study.
+
+`cnnlab study --workers N` trains in a process pool. Killing only the study's own process (kill -9, a
+crashed terminal) would otherwise leave its workers training to the end, each holding its memory (about
+850 MB for tme2 on CIFAR-10) and racing a rerun of the study. Each worker asks the kernel to kill it when
+its parent dies (Linux: prctl PR_SET_PDEATHSIG), and watches its parent itself where that is not
+available; its run folder stays consistent (every write is atomic) and resumes with the next run of the study.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+import time
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+WATCH_SECONDS = 1.0
+
+
+def die_with_parent(parent: int) -> None:
+    """Pool initializer: end this worker as soon as `parent` (the study's process) ends, however it ends."""
+    _kill_me_with_parent()
+    if os.getppid() != parent:  # the parent died before the kernel was asked
+        os._exit(1)
+    threading.Thread(target=_watch, args=(parent,), name="cnnlab-parent-watch", daemon=True).start()
+
+
+def _kill_me_with_parent() -> bool:
+    """Ask Linux to SIGKILL this process when its parent dies; False where that cannot be asked."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    return False
+
+
+def _watch(parent: int) -> None:
+    """The fallback: once this process is no longer `parent`'s child (it was re-parented), end it."""
+    while os.getppid() == parent:
+        time.sleep(WATCH_SECONDS)
+    os._exit(1)

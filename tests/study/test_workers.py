@@ -1,0 +1,120 @@
+"""A study's worker processes die with it: killing only the study's process leaves nothing training."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+
+
+def _children(pid: int) -> list[int]:
+    """The live child processes of `pid` (Linux: /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if entry.name.isdigit() and int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _wait_for(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+def _is_worker(pid: int) -> bool:
+    try:
+        return b"spawn_main" in (Path("/proc") / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def test_killing_the_study_alone_kills_its_workers(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    base = {
+        "data": {"source": "digits"},
+        "model": {"widths": [4, 8, 8], "hidden": 16},
+        "train": {"epochs": 2000, "threads": 1},  # minutes: far longer than the test
+    }
+    spec.write_text(yaml.safe_dump({"name": "long", "base": base, "variants": {"a": {}, "b": {}}, "seeds": 1}))
+    out = tmp_path / "study"
+    study = subprocess.Popen(
+        [sys.executable, "-m", "cnnlab", "study", str(spec), "--out", str(out), "--workers", "2", "--no-report"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=ENV,
+    )
+    workers: list[int] = []
+    try:
+        started = [out / "runs" / v / "seed0" / "config.yaml" for v in ("a", "b")]
+        assert _wait_for(lambda: all(p.is_file() for p in started), 240), "the workers never started training"
+        workers = [pid for pid in _children(study.pid) if _is_worker(pid)]
+        assert len(workers) == 2
+        study.send_signal(signal.SIGKILL)  # the study's process only, as `kill -9 PID` does
+        study.wait()
+        assert _wait_for(lambda: not any(_alive(pid) for pid in workers), 10), "workers outlived the study"
+    finally:
+        study.kill()
+        study.wait()
+        for pid in workers:  # never leave one behind, even when the test fails
+            if _alive(pid) and _is_worker(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+FALLBACK = """
+import os, sys, time
+import cnnlab.study.workers as workers
+workers._kill_me_with_parent = lambda: False  # as where prctl is not available: the watch alone
+workers.WATCH_SECONDS = 0.1
+workers.die_with_parent(int(sys.argv[1]))
+print("ready", flush=True)
+time.sleep(120)
+"""
+PARENT = """
+import subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1], str(__import__("os").getpid())], stdout=subprocess.PIPE)
+print(child.pid, child.stdout.readline().decode().strip(), flush=True)
+time.sleep(120)
+"""
+
+
+def test_without_prctl_the_worker_watches_its_parent(tmp_path: Path) -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, FALLBACK], stdout=subprocess.PIPE, text=True, env=ENV, start_new_session=True
+    )
+    child = 0
+    try:
+        assert parent.stdout is not None
+        pid, ready = parent.stdout.readline().split()
+        child = int(pid)
+        assert ready == "ready" and _alive(child)
+        parent.kill()
+        parent.wait()
+        assert _wait_for(lambda: not _alive(child), 5), "the worker outlived its parent"
+    finally:
+        parent.kill()
+        parent.wait()
+        if child and _alive(child):
+            os.kill(child, signal.SIGKILL)
