@@ -90,3 +90,26 @@ def test_a_failed_start_leaves_no_folder_behind(tmp_path: Path) -> None:
     with claim(tmp_path / "kept"):
         (tmp_path / "kept" / "config.yaml").write_text("x")
     assert (tmp_path / "kept" / "config.yaml").exists() and time.time() - started < 5
+
+
+def test_a_claim_file_removed_while_it_was_being_locked_is_not_trusted(tmp_path: Path, monkeypatch) -> None:
+    """The last holder of an empty folder removes its claim file; a lock taken on that removed file guards
+    nothing, so the claim takes the new file instead (two processes must never both hold one folder)."""
+    import fcntl
+
+    from cnnlab import claim as claim_module
+
+    real = fcntl.flock
+    removed: list[bool] = []
+
+    def flock_after_the_file_went(handle, flags):
+        if not removed:  # the previous holder removes the file between our open and our lock
+            removed.append(True)
+            (tmp_path / "run" / ".claim").unlink()
+        return real(handle, flags)
+
+    monkeypatch.setattr(claim_module.fcntl, "flock", flock_after_the_file_went)
+    with claim(tmp_path / "run"):
+        held = (tmp_path / "run" / ".claim").stat().st_ino
+        assert removed and holder(tmp_path / "run") is not None  # a lock on the file that is there now
+    assert held

@@ -49,29 +49,50 @@ def claim(folder: str | Path) -> Iterator[None]:
     """
     folder = Path(folder)
     created = not folder.exists()
-    make_folder(folder)
     path = folder / CLAIM
+    handle = _lock(folder, path)
     try:
-        handle = open(path, "a+")  # noqa: SIM115 - held open for the whole block: the lock lives with it
-    except OSError as err:
-        raise WriteFailed(path, err.strerror or str(err)) from None
-    try:
-        if fcntl is not None:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.seek(0)
-                raise RunInUse(folder, handle.read().strip() or "unknown") from None
         _say_who(handle)
         remove_stray_temporaries(folder)
         yield
     finally:
-        with contextlib.suppress(OSError):  # a full disk may refuse the last flush; the lock goes all the same
-            handle.close()  # releases the lock
+        # an empty folder is removed while the lock is still held, so no other process can have claimed it
         if created and [p.name for p in folder.iterdir()] == [CLAIM]:
             path.unlink(missing_ok=True)
             with contextlib.suppress(OSError):
                 folder.rmdir()
+        with contextlib.suppress(OSError):  # a full disk may refuse the last flush; the lock goes all the same
+            handle.close()  # releases the lock
+
+
+def _lock(folder: Path, path: Path, attempts: int = 5) -> IO[str]:
+    """The claim file of `folder`, opened and locked; RunInUse if a live process holds it.
+
+    The file locked must still be the one at `path`: its last holder may have removed it (and its empty
+    folder) in between, and a lock on a removed file guards nothing, so then the new one is taken.
+    """
+    for _ in range(attempts):
+        make_folder(folder)
+        try:
+            handle = open(path, "a+")  # noqa: SIM115 - held open for the whole claim: the lock lives with it
+        except OSError as err:
+            raise WriteFailed(path, err.strerror or str(err)) from None
+        if fcntl is None:
+            return handle
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            who = handle.read().strip() or "unknown"
+            handle.close()
+            raise RunInUse(folder, who) from None
+        try:
+            if os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino:
+                return handle
+        except FileNotFoundError:
+            pass
+        handle.close()  # locked a removed file: take the one there now
+    raise UserError(f"could not claim '{folder}': its claim file keeps changing; is another process removing it?")
 
 
 def _say_who(handle: IO[str]) -> None:
