@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from cnnlab.errors import UserError
+from cnnlab.models.legacy import with_current_names
 
 
 class Stateful(Protocol):
@@ -87,7 +88,7 @@ class TrainingState:
         """Put this state into freshly built objects of the same run; a state that does not fit them (another
         model's weights, a damaged optimiser state) is a UserError naming the file it came from."""
         try:
-            model.load_state_dict(self.model)
+            model.load_state_dict(with_current_names(model, self.model))
             optimizer.load_state_dict(self.optimizer)
             scheduler.load_state_dict(self.scheduler)
             if scaler is not None and self.scaler:

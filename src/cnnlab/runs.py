@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, load_model, save_file, save_model
+from safetensors.torch import load_file, save_file, save_model
 from torch import nn
 
 from cnnlab.checkpoint import TrainingState
@@ -34,6 +34,7 @@ from cnnlab.fileio import (
     read_json,
     write_through_file,
 )
+from cnnlab.models.legacy import with_current_names
 
 CONFIG = "config.yaml"
 INFO = "run.json"
@@ -164,7 +165,7 @@ class RunFolder:
         if not path.is_file():
             raise UserError(f"'{path}' is missing: this run finished no epoch, so it has no weights yet")
         try:
-            load_model(model, str(path))
+            model.load_state_dict(with_current_names(model, load_file(str(path))))
         except (SafetensorError, OSError) as err:
             raise self.damaged(name, first_line(err)) from None
         except RuntimeError as err:  # tensors of another model
