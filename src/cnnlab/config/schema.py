@@ -5,9 +5,10 @@ A run folder stores the fully resolved config, so the folder alone reproduces th
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 class Section(BaseModel):
@@ -72,7 +73,7 @@ class ModelConfig(BaseModel):
 class OptimConfig(Section):
     """The optimiser."""
 
-    name: Literal["sgd", "adam", "adamw", "muon"] = Field(
+    name: Literal["sgd", "adam", "adamw", "rmsprop", "adagrad", "muon"] = Field(
         "sgd",
         description="muon: Muon on the conv filters (renormalised each step: for nets with batch norm after "
         "each conv, such as fastnet), SGD with these keys on every other parameter",
@@ -82,6 +83,10 @@ class OptimConfig(Section):
     nesterov: bool = False
     weight_decay: float = Field(0.0, ge=0)
     betas: tuple[float, float] = (0.9, 0.999)
+    alpha: float = Field(0.99, gt=0, lt=1, description="rmsprop: decay of the running average of squared gradients")
+    clip_norm: float = Field(
+        0.0, ge=0, description="clip the gradients' total (L2) norm to this before each step; 0 turns it off"
+    )
     norm_bias_lr_scale: float = Field(
         1.0, gt=0, description="learning-rate multiplier for normalisation-layer biases (their decay is divided by it)"
     )
@@ -93,12 +98,40 @@ class OptimConfig(Section):
 class ScheduleConfig(Section):
     """The learning-rate schedule, stepped every batch where it makes sense."""
 
-    name: Literal["none", "step", "exponential", "onecycle", "cosine", "linear"] = "none"
+    name: Literal["none", "step", "multistep", "exponential", "onecycle", "cosine", "linear", "plateau"] = "none"
     step_size: int = Field(10, gt=0, description="epochs between decays of the step schedule")
-    gamma: float = Field(0.1, gt=0, le=1, description="decay factor of step (per step) and exponential (per epoch)")
+    milestones: list[int] = Field(
+        default_factory=list, validate_default=True, description="multistep: the epochs after which lr is decayed"
+    )
+    gamma: float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="decay factor of step and multistep (per milestone), exponential (per epoch) "
+        "and plateau (per reduction)",
+    )
+    patience: int = Field(10, ge=0, description="plateau: epochs without a lower validation loss before a reduction")
     warmup: float = Field(0.0, ge=0, description="epochs of linear warm-up from lr * start_factor")
     start_factor: float = Field(0.1, gt=0, le=1, description="where the warm-up starts, as a fraction of lr")
-    min_lr: float = Field(0.0, ge=0, description="floor of cosine and onecycle; the end of linear")
+    min_lr: float = Field(0.0, ge=0, description="floor of cosine, onecycle and plateau; the end of linear")
+
+    @field_validator("milestones")
+    @classmethod
+    def _increasing_epochs(cls, value: list[int], info: ValidationInfo) -> list[int]:
+        if info.data.get("name") == "multistep" and not value:
+            raise ValueError("schedule.name=multistep needs epochs to decay after, e.g. schedule.milestones=[30,60]")
+        if any(epoch < 1 for epoch in value):
+            raise ValueError("milestones are epochs, counted from 1: give positive numbers, e.g. [30, 60]")
+        if any(b <= a for a, b in itertools.pairwise(value)):
+            raise ValueError(f"milestones must be increasing epochs: write them in order, e.g. {sorted(set(value))}")
+        return value
+
+    @field_validator("gamma")
+    @classmethod
+    def _plateau_reduces(cls, value: float, info: ValidationInfo) -> float:
+        if info.data.get("name") == "plateau" and value >= 1:
+            raise ValueError("schedule.name=plateau multiplies lr by gamma at each reduction: give gamma < 1, e.g. 0.1")
+        return value
 
 
 class LookaheadConfig(Section):
@@ -139,6 +172,13 @@ class TrainConfig(Section):
         1.0, gt=0, le=1, description="share of each evaluation batch, least confident first, given the TTA views"
     )
     lookahead: LookaheadConfig = Field(default_factory=LookaheadConfig)
+    ema: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="decay of an exponential moving average of the weights, evaluated and saved "
+        "in place of the raw weights (e.g. 0.999); 0 turns it off",
+    )
 
     @field_validator("device")
     @classmethod

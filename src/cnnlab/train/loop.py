@@ -111,10 +111,15 @@ def train_one_epoch(
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)  # the hooks see the true gradients (clipping by norm needs them)
+            for callback in settings.callbacks:
+                callback.on_before_optimizer_step(optimizer)
             scaler.step(optimizer)
             scaler.update()
         else:
             loss.backward()
+            for callback in settings.callbacks:
+                callback.on_before_optimizer_step(optimizer)
             optimizer.step()
         scheduler.step()
         for callback in settings.callbacks:
@@ -229,6 +234,8 @@ def fit(
                     folder.save_weights(module)
                 else:
                     progress.bad_epochs += 1
+            for callback in callbacks:
+                callback.on_evaluation_end(row)
             folder.write_metrics(history)
             folder.save_state(
                 TrainingState.capture(epoch, module, optimizer, scheduler, scaler, callbacks, progress)

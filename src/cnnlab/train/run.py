@@ -27,9 +27,12 @@ from cnnlab.runs import FINISHED, RunFolder
 
 from .averaging import Lookahead
 from .callbacks import Callback, ModelEpochHook, as_callbacks
+from .clipping import GradientClipping
 from .device import Compute, resolve_compute
+from .ema import ExponentialMovingAverage
 from .loop import FitSettings, RunResult, fit
 from .optim import build_optimizer, build_scheduler
+from .plateau import PlateauSchedule
 
 log = logging.getLogger("cnnlab.train")
 
@@ -91,6 +94,11 @@ def _run(
     compute = resolve_compute(config.train)
     torch.manual_seed(config.train.seed)
     splits = load_splits(config.data)
+    if config.schedule.name == "plateau" and len(splits.val) == 0:
+        raise UserError(
+            "schedule.name=plateau lowers the rate when the validation loss stalls, and this run has no validation "
+            "split: set data.val_fraction above 0 (e.g. 0.1), or choose another schedule.name"
+        )
     for note in splits.dataset.notes:
         log.info("%s: %s", splits.dataset.name, note)
     prep = fit_preprocess(splits.train, config.data.preprocess, config.data.zca_epsilon)
@@ -126,7 +134,10 @@ def _run(
     lookahead = Lookahead(model, config.train.lookahead, config.train.epochs * steps_per_epoch, steps_per_epoch)
     callbacks = [
         *([ModelEpochHook(model)] if isinstance(model, EpochAware) else []),
+        *([GradientClipping(model, config.optim.clip_norm)] if config.optim.clip_norm else []),
         *([lookahead] if lookahead.enabled else []),
+        *([ExponentialMovingAverage(model, config.train.ema)] if config.train.ema else []),  # after lookahead
+        *([PlateauSchedule(optimizer, config.schedule)] if config.schedule.name == "plateau" else []),
         *([TensorBoardLogger(config, folder)] if config.train.tensorboard else []),
         *as_callbacks(list(hooks)),
     ]
