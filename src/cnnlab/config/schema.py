@@ -8,13 +8,68 @@ from __future__ import annotations
 import itertools
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 
 class Section(BaseModel):
     """A config section: unknown keys are errors, assignments are validated."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class MixConfig(Section):
+    """Mixup or CutMix: each image mixed with another of its batch, its target by the same share."""
+
+    alpha: float = Field(
+        1.0, description="the share of an image's own content is drawn from Beta(alpha, alpha): 1 draws it uniformly"
+    )
+    prob: float = Field(1.0, gt=0, le=1, description="chance that an image is mixed at all")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _number_is_alpha(cls, value: Any) -> Any:
+        """`data.augment.mixup=0.2` means alpha 0.2 (timm's --mixup 0.2)."""
+        return {"alpha": value} if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+    @field_validator("alpha")
+    @classmethod
+    def _positive_alpha(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError(
+                "alpha must be above 0 (0.2 mixes a little, 1.0 draws the share uniformly); "
+                "to turn the mixing off, leave the key out or set it to null"
+            )
+        return value
+
+
+class EraseConfig(Section):
+    """Random erasing (Cutout when the box is a fixed square): a box of each chosen image blanked."""
+
+    prob: float = Field(0.5, gt=0, le=1, description="chance that an image gets a box erased")
+    area: tuple[float, float] = Field((0.02, 0.33), description="the box's area as a fraction of the image, drawn from")
+    ratio: tuple[float, float] = Field((0.3, 3.3), description="the box's height / width, drawn log-uniformly from")
+    value: Literal["zeros", "random"] = Field(
+        "zeros", description="zeros: the preprocessed mean (0 after standardize); random: N(0, 1) noise"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        """`data.augment.erase=true` takes the defaults; a number is the probability."""
+        if value is True:
+            return {}
+        return {"prob": value} if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+    @field_validator("area", "ratio")
+    @classmethod
+    def _ordered_range(cls, value: tuple[float, float], info: ValidationInfo) -> tuple[float, float]:
+        low, high = value
+        if not 0 < low <= high or (info.field_name == "area" and high > 1):
+            bound = "0 < low <= high <= 1" if info.field_name == "area" else "0 < low <= high"
+            raise ValueError(
+                f"give [low, high] with {bound}, e.g. {list(EraseConfig.model_fields[info.field_name].default)}"
+            )
+        return value
 
 
 class AugmentConfig(Section):
@@ -36,6 +91,16 @@ class AugmentConfig(Section):
     )
     contrast: float = Field(0.0, ge=0, lt=1, description="a whole image scaled by a factor from [1 - c, 1 + c]")
     noise: float = Field(0.0, ge=0, description="std of Gaussian noise added after preprocessing")
+    erase: EraseConfig | None = Field(None, description="random erasing / Cutout; null: off")
+    mixup: MixConfig | None = Field(None, description="mixup: images blended with another of the batch; null: off")
+    cutmix: MixConfig | None = Field(
+        None, description="CutMix: a box pasted from another image of the batch; null: off"
+    )
+
+    @field_validator("erase", "mixup", "cutmix", mode="before")
+    @classmethod
+    def _false_is_off(cls, value: Any) -> Any:
+        return None if value is False else value
 
 
 class DataConfig(Section):

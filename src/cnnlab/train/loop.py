@@ -101,9 +101,10 @@ def train_one_epoch(
     start = time.perf_counter()
     check = max(1, settings.divergence_check_every)
     for step, (x, y) in enumerate(batches, start=1):
+        x, target = batches.mix(x, y)  # mixup / CutMix: soft targets for the loss; top-k counts against y
         with compute.autocast():
             output = model(x)
-            loss = criterion(output, y)
+            loss = criterion(output, target)
         if step % check == 0 or step == steps:
             value = float(loss.detach())
             if not math.isfinite(value):

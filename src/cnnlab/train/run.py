@@ -19,6 +19,8 @@ from cnnlab.checkpoint import TrainingState
 from cnnlab.claim import claim
 from cnnlab.config import RunConfig, dump_config
 from cnnlab.data import BatchAugment, BatchIterator, Splits, describe_augment, fit_preprocess, load_splits
+from cnnlab.data.augment import check_augment
+from cnnlab.data.mixing import BatchMix
 from cnnlab.errors import UserError
 from cnnlab.machine import hardware_description
 from cnnlab.models import build
@@ -116,6 +118,7 @@ def _run(
             storage=config.data.storage,
             memory_format=compute.memory_format,
             name=name,
+            mix=BatchMix.from_config(config.data.augment, splits.dataset.num_classes) if name == "train" else None,
         )
         for name, samples in (("train", splits.train), ("val", splits.val), ("test", splits.test))
     }
@@ -196,6 +199,7 @@ def _resume_point(folder: RunFolder, given: RunConfig | None) -> tuple[RunConfig
 
 
 def _augment(config: RunConfig, splits: Splits) -> BatchAugment | None:
+    check_augment(config.data.augment, splits.dataset.kind, config.data.source)
     if splits.dataset.kind != "images":
         return None
     h, w, _ = splits.dataset.example_shape
