@@ -39,6 +39,7 @@ class FitProgress:
     bad_epochs: int = 0  # epochs since the best one, for early stopping
     train_seconds: float = 0.0
     train_images: int = 0
+    best_confusion: dict[str, list[list[int]]] = field(default_factory=dict)  # per held-out split, at the best epoch
 
 
 @dataclass

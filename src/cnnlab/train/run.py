@@ -163,6 +163,7 @@ def _run(
         tta=config.train.tta,
         tta_fraction=config.train.tta_fraction,
         callbacks=callbacks,
+        class_names=list(splits.dataset.classes),
     )
     _describe_start(config, splits, model, compute, steps_per_epoch)
     return fit(
