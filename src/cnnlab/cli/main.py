@@ -15,6 +15,7 @@ from cnnlab.errors import UserError
 from . import (
     cmd_basics,
     cmd_data,
+    cmd_export,
     cmd_inspect,
     cmd_models,
     cmd_predict,
@@ -35,6 +36,7 @@ VERBS = [
     cmd_inspect,
     cmd_viz,
     cmd_predict,
+    cmd_export,
     cmd_basics,
 ]
 
