@@ -23,7 +23,7 @@ from .schema import (
     ScheduleConfig,
     TrainConfig,
 )
-from .study import Conclusion, Reference, StudySpec
+from .study import Conclusion, Reference, Sample, StudySpec
 
 __all__ = [
     "AugmentConfig",
@@ -36,6 +36,7 @@ __all__ = [
     "OptimConfig",
     "Reference",
     "RunConfig",
+    "Sample",
     "ScheduleConfig",
     "StudySpec",
     "TrainConfig",

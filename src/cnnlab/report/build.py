@@ -119,6 +119,11 @@ def _settings(plan: dict[str, Any], spec: StudySpec, rows: list[dict[str, Any]])
         items.append(f"command-line overrides applied to every run: {' '.join(plan['overrides'])}")
     if spec.grid:
         items.append(f"grid: {', '.join(f'{k} in {v}' for k, v in spec.grid.items())}")
+    if spec.sample is not None:
+        items.append(
+            f"sampled search: {spec.sample.count} points drawn from the grid with seed {spec.sample.seed} "
+            "(each named by its values), not its product"
+        )
     return [
         Heading(2, "Settings"),
         Bullets(items),
