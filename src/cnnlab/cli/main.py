@@ -17,6 +17,7 @@ from . import (
     cmd_data,
     cmd_export,
     cmd_inspect,
+    cmd_lr_find,
     cmd_models,
     cmd_predict,
     cmd_quickstart,
@@ -29,6 +30,7 @@ from . import (
 VERBS = [
     cmd_quickstart,
     cmd_train,
+    cmd_lr_find,
     cmd_study,
     cmd_report,
     cmd_models,
