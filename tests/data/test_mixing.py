@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from cnnlab.cli import main as cli
 from cnnlab.config import AugmentConfig, EraseConfig, MixConfig, load_config
 from cnnlab.data import BatchAugment
 from cnnlab.data.augment import random_erase_batch
 from cnnlab.data.mixing import BatchMix, beta_draws, mix_images, mix_targets, paste_boxes
 from cnnlab.errors import UserError
-from cnnlab.train import train
+from cnnlab.train import resume, train
+from tests.fakes import stop_at_epoch, without_seconds
 
 TINY = ["data.source=digits", "model.widths=[4,8,8]", "model.hidden=16", "train.epochs=1", "train.threads=1"]
 
@@ -145,3 +148,25 @@ def test_image_augmentation_on_points_is_refused_naming_the_key(tmp_path: Path, 
 def test_bad_mixing_settings_name_the_key(override: str, message: str) -> None:
     with pytest.raises(UserError, match=message):
         load_config(None, [override])
+
+
+def test_a_mixed_run_interrupted_and_resumed_ends_as_one_never_interrupted(tmp_path: Path) -> None:
+    config = load_config(None, [*TINY, "train.epochs=2", "data.augment.mixup=0.4", "data.augment.cutmix=1.0"])
+    whole = train(config, tmp_path / "whole")
+    assert train(config, tmp_path / "run", callbacks=[stop_at_epoch(1)]).status == "interrupted"
+    assert without_seconds(resume(tmp_path / "run").history) == without_seconds(whole.history)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["data.source=circles", "model.name=mlp", "data.augment.cutmix=1"], "data.augment.cutmix needs images"),
+        (["data.augment.mixup.alpha=0"], "'data.augment.mixup.alpha' = 0 is invalid"),
+        (["schedule.name=multistep", "schedule.milestones=[8,4]"], "'schedule.milestones'.*increasing.*\\[4, 8\\]"),
+    ],
+)
+def test_the_command_line_exits_2_naming_the_key(tmp_path: Path, capsys, args: list[str], message: str) -> None:
+    assert cli.main(["train", *TINY, *args, "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err) and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
