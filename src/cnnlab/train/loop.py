@@ -152,7 +152,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Loss, top-1 and top-5 on a split, in evaluation mode (dropout off, batch-norm running statistics),
     averaging the logits of `tta`'s views of each image (of the least confident `tta_fraction`), and the
-    confusion counts ("confusion": counts[true, predicted], a tensor) behind the per-class figures.
+    confusion counts ("confusion": counts[true][predicted], lists of ints) behind the per-class figures.
 
     Always in fp32, even when training uses bf16/fp16 autocast: the figures reported are then exactly
     what `predict` and `viz` reproduce from the saved weights (it cost an early 8-minute fast-90 run 13 s).
@@ -165,7 +165,8 @@ def evaluate(
         loss = criterion(output, y)
         meter.update(loss, output.float(), y)
     model.train(was_training)
-    return {**meter.result(), "confusion": meter.confusion_counts}
+    confusion = meter.confusion_counts.tolist() if meter.confusion_counts is not None else None
+    return {**meter.result(), "confusion": confusion}
 
 
 def fit(
@@ -235,7 +236,7 @@ def fit(
                 if val_loss < progress.best_val_loss:
                     progress.best_epoch, progress.best_val_loss, progress.bad_epochs = epoch, val_loss, 0
                     progress.best_confusion = {
-                        split: results[split]["confusion"].tolist()
+                        split: results[split]["confusion"]
                         for split in HELD_OUT
                         if results.get(split, {}).get("confusion") is not None
                     }
