@@ -72,6 +72,20 @@ class EraseConfig(Section):
         return value
 
 
+class RandAugmentConfig(Section):
+    """RandAugment (Cubuk et al. 2020) on the operations that act on normalised images: each image gets `ops`
+    operations drawn from identity, rotate, shear x/y, translate x/y, contrast and sharpness, at `magnitude`."""
+
+    ops: int = Field(2, gt=0, le=8, description="operations applied to each image, one after the other")
+    magnitude: float = Field(9.0, ge=0, le=10, description="strength on timm's 0-10 scale (rotate 3 degrees a unit)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        """`data.augment.randaugment=true` takes the defaults (timm's rand-m9-n2)."""
+        return {} if value is True else value
+
+
 class AugmentConfig(Section):
     """Training-time augmentation, drawn per image and applied to whole batches."""
 
@@ -91,13 +105,14 @@ class AugmentConfig(Section):
     )
     contrast: float = Field(0.0, ge=0, lt=1, description="a whole image scaled by a factor from [1 - c, 1 + c]")
     noise: float = Field(0.0, ge=0, description="std of Gaussian noise added after preprocessing")
+    randaugment: RandAugmentConfig | None = Field(None, description="RandAugment's batched operations; null: off")
     erase: EraseConfig | None = Field(None, description="random erasing / Cutout; null: off")
     mixup: MixConfig | None = Field(None, description="mixup: images blended with another of the batch; null: off")
     cutmix: MixConfig | None = Field(
         None, description="CutMix: a box pasted from another image of the batch; null: off"
     )
 
-    @field_validator("erase", "mixup", "cutmix", mode="before")
+    @field_validator("randaugment", "erase", "mixup", "cutmix", mode="before")
     @classmethod
     def _false_is_off(cls, value: Any) -> Any:
         return None if value is False else value

@@ -14,6 +14,8 @@ import torch.nn.functional as F
 from cnnlab.config import AugmentConfig
 from cnnlab.errors import UserError
 
+from .randaugment import rand_augment_batch
+
 
 def _uniform(n: int, bound: float, generator: torch.Generator, device: torch.device) -> torch.Tensor:
     """n numbers drawn uniformly from [-bound, bound]."""
@@ -200,8 +202,8 @@ def gaussian_noise_batch(x: torch.Tensor, generator: torch.Generator, std: float
 
 
 class BatchAugment:
-    """The configured augmentations, in order: crop (with padding), flip, affine, brightness and
-    contrast, erasing, noise. (Mixup and CutMix mix images and their targets: `data/mixing.py`.)
+    """The configured augmentations, in order: crop (with padding), flip, affine, RandAugment, brightness
+    and contrast, erasing, noise. (Mixup and CutMix mix images and their targets: `data/mixing.py`.)
 
     A batch iterator stores its split once in `prepare`d form (padded when cropping with
     padding), then asks for batches by index: `train_batch` draws random windows straight from
@@ -226,7 +228,8 @@ class BatchAugment:
     def active(self) -> bool:
         """Whether training batches are changed at all."""
         c = self.config
-        return self._crops or c.flip or self._affine or self._jitter or c.erase is not None or bool(c.noise)
+        added = c.randaugment is not None or c.erase is not None
+        return self._crops or c.flip or self._affine or self._jitter or added or bool(c.noise)
 
     def stored_size(self, size: tuple[int, int]) -> tuple[int, int]:
         """The spatial size of `prepare`d images."""
@@ -250,6 +253,8 @@ class BatchAugment:
             x = flip_batch(x, flip, inplace=True) if flip is not None else random_flip_batch(x, generator, inplace=True)
         if self._affine:
             x = random_affine_batch(x, generator, c.rotate, c.translate, c.scale, c.shear)
+        if c.randaugment is not None:
+            x = rand_augment_batch(x, generator, c.randaugment.ops, c.randaugment.magnitude)
         if self._jitter:
             x = brightness_contrast_batch(x, generator, c.brightness, c.contrast)
         if c.erase is not None:
@@ -290,6 +295,8 @@ def describe_augment(config: AugmentConfig) -> str:
         value = getattr(config, name)
         if value:
             parts.append(f"{name} {value:g}{unit}")
+    if config.randaugment is not None:
+        parts.append(f"randaugment n={config.randaugment.ops} m={config.randaugment.magnitude:g}")
     if config.erase is not None:
         parts.append(f"erase p={config.erase.prob:g}")
     for name in ("mixup", "cutmix"):
@@ -299,7 +306,7 @@ def describe_augment(config: AugmentConfig) -> str:
     return ", ".join(parts) if parts else "none"
 
 
-IMAGES_ONLY = ("cutmix", "erase")  # the keys that need images (mixup blends any examples)
+IMAGES_ONLY = ("cutmix", "erase", "randaugment")  # the keys that need images (mixup blends any examples)
 
 
 def check_augment(config: AugmentConfig, kind: str, source: str) -> None:
