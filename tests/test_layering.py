@@ -7,7 +7,15 @@ import sys
 
 import pytest
 
-READERS = ["cnnlab.runs", "cnnlab.report", "cnnlab.viz", "cnnlab.inference", "cnnlab.study", "cnnlab.plotting"]
+READERS = [
+    "cnnlab.runs",
+    "cnnlab.report",
+    "cnnlab.viz",
+    "cnnlab.inference",
+    "cnnlab.export",
+    "cnnlab.study",
+    "cnnlab.plotting",
+]
 
 
 @pytest.mark.parametrize("module", READERS)

@@ -40,6 +40,7 @@ class FitProgress:
     bad_epochs: int = 0  # epochs since the best one, for early stopping
     train_seconds: float = 0.0
     train_images: int = 0
+    best_confusion: dict[str, list[list[int]]] = field(default_factory=dict)  # per held-out split, at the best epoch
 
 
 @dataclass
@@ -147,6 +148,10 @@ def _progress(data: Mapping[str, Any], where: str) -> FitProgress:
     fields = FitProgress.__dataclass_fields__
     values = {key: data[key] for key in fields if key in data}
     for key, value in values.items():
+        if key == "best_confusion":
+            if not (isinstance(value, Mapping) and all(isinstance(v, list) for v in value.values())):
+                raise UserError(f"'{where}' holds best_confusion = {value!r}, not confusion counts; start a new run")
+            continue
         number = isinstance(value, int | float) and not isinstance(value, bool)
         if not (number or (key == "best_epoch" and value is None)):
             raise UserError(f"'{where}' holds {key} = {value!r}, not a number; it is damaged: start a new run")

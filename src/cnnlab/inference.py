@@ -64,7 +64,11 @@ class TrainedRun:
 
     def prepare(self, images: np.ndarray) -> torch.Tensor:
         """Model inputs from uint8 (N, H, W, C) images: the run's normalisation and evaluation crop."""
-        x = self.preprocess.apply(torch.from_numpy(np.ascontiguousarray(images)))
+        return self.prepare_tensor(torch.from_numpy(np.ascontiguousarray(images)))
+
+    def prepare_tensor(self, raw: torch.Tensor) -> torch.Tensor:
+        """`prepare` on a tensor of raw inputs (torch ops only, so `cnnlab.export` traces it into its graph)."""
+        x = self.preprocess.apply(raw)
         return self.augment.evaluate(x) if self.augment is not None else x
 
     @torch.inference_mode()

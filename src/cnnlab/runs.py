@@ -26,6 +26,7 @@ from cnnlab.config import RunConfig, read_yaml, save_config, validate
 from cnnlab.config.loading import BadYaml
 from cnnlab.data import Preprocessor
 from cnnlab.errors import UserError
+from cnnlab.evaluation import macro_average, per_class_metrics
 from cnnlab.fileio import (
     atomic_write,
     atomic_write_json,
@@ -64,6 +65,8 @@ HELD_OUT = ("val", "test")  # the splits evaluated after training epochs (the mo
 KINDS = ("loss", "top1", "top5")  # what each split records an epoch; top-k as fractions
 METRICS = [f"{split}_{kind}" for split in SPLITS for kind in KINDS]  # metrics.jsonl's and summary.json's names
 LAST_METRICS = [f"last_{m}" for m in METRICS]  # the same figures at a run's last epoch, not its best
+CLASS_KINDS = ("precision", "recall", "f1")  # per class at the best epoch, on the held-out splits
+MACRO_METRICS = [f"{split}_macro_{kind}" for split in HELD_OUT for kind in CLASS_KINDS]  # their means over classes
 
 
 def metrics_row(epoch: int, lr: float, seconds: float, results: dict[str, dict[str, float]]) -> dict[str, Any]:
@@ -78,6 +81,23 @@ def metrics_row(epoch: int, lr: float, seconds: float, results: dict[str, dict[s
 def lower_is_better(metric: str) -> bool:
     """Whether a smaller value of `metric` is the better one: losses (and `last_` losses) are."""
     return metric.endswith("_loss")
+
+
+def per_class_figures(confusion: dict[str, list[list[int]]], classes: list[str]) -> dict[str, Any]:
+    """summary.json's per-class part from the best epoch's confusion counts of each held-out split:
+    `{split}_macro_{precision,recall,f1}` and `per_class: {split: {class: {precision, recall, f1, support}}}`."""
+    out: dict[str, Any] = {}
+    table: dict[str, dict[str, dict[str, float]]] = {}
+    for split, counts in confusion.items():
+        figures = per_class_metrics(counts)
+        names = classes if len(classes) == len(counts) else [str(k) for k in range(len(counts))]
+        table[split] = {
+            name: {kind: figures[kind][k] for kind in (*CLASS_KINDS, "support")} for k, name in enumerate(names)
+        }
+        out.update({f"{split}_macro_{kind}": value for kind, value in macro_average(figures).items()})
+    if table:
+        out["per_class"] = table
+    return out
 
 
 def is_top_k(metric: str) -> bool:

@@ -61,7 +61,10 @@ def test_with_overrides_returns_a_validated_copy() -> None:
     [
         ("optim.moemntum=0.5", r"unknown config key 'optim.moemntum' \(did you mean 'optim.momentum'\?\)"),
         ("lr=0.1", r"unknown config key 'lr' \(did you mean 'optim.lr'\?\)"),
-        ("optim.name=sgdd", r"'optim.name' = 'sgdd' is not one of: sgd, adam, adamw, muon \(did you mean 'sgd'\?\)"),
+        (
+            "optim.name=sgdd",
+            r"'optim.name' = 'sgdd' is not one of: sgd, adam, adamw, rmsprop, adagrad, muon \(did you mean 'sgd'\?\)",
+        ),
         ("optim.lr=fast", r"'optim.lr' = 'fast' is invalid: input should be a valid number"),
         ("train.epochs=0", r"'train.epochs' = 0 is invalid: input should be greater than 0"),
         ("data.preprocess=whiten", r"not one of: none, standardize, minmax, signed, zca"),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
+from sklearn.metrics import precision_recall_fscore_support
 
-from cnnlab.evaluation import MetricMeter, confusion_matrix, top_k_accuracy
+from cnnlab.evaluation import MetricMeter, confusion_matrix, macro_average, per_class_metrics, top_k_accuracy
 
 
 def test_top_k_on_a_hand_made_case() -> None:
@@ -38,3 +40,24 @@ def test_confusion_matrix_rows_are_true_classes() -> None:
     matrix = confusion_matrix(torch.tensor([0, 1, 1, 2]), torch.tensor([0, 0, 1, 2]), 3)
     assert matrix.tolist() == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
     assert int(matrix.sum()) == 4
+
+
+def test_per_class_figures_match_scikit_learn() -> None:
+    generator = torch.Generator().manual_seed(0)
+    target = torch.randint(0, 4, (200,), generator=generator)  # class 4 never present
+    predicted = torch.where(torch.rand(200, generator=generator) < 0.6, target, torch.randint(0, 5, (200,)))
+    predicted[predicted == 3] = 2  # class 3 never predicted
+    ours = per_class_metrics(confusion_matrix(predicted, target, 5))
+    p, r, f, support = precision_recall_fscore_support(target, predicted, labels=range(5), zero_division=0)
+    assert ours["precision"] == pytest.approx(p.tolist()) and ours["recall"] == pytest.approx(r.tolist())
+    assert ours["f1"] == pytest.approx(f.tolist()) and ours["support"] == support.tolist()
+    macro = precision_recall_fscore_support(target, predicted, labels=range(5), average="macro", zero_division=0)
+    assert list(macro_average(ours).values()) == pytest.approx(list(macro[:3]))
+
+
+def test_the_meter_counts_confusion_over_its_batches() -> None:
+    meter = MetricMeter(torch.device("cpu"), confusion=True)
+    outputs, targets = torch.randn(30, 3), torch.randint(0, 3, (30,))
+    for start in (0, 10, 20):
+        meter.update(torch.tensor(1.0), outputs[start : start + 10], targets[start : start + 10])
+    assert torch.equal(meter.confusion_counts, confusion_matrix(outputs.argmax(1), targets, 3))

@@ -118,3 +118,59 @@ def test_norm_biases_get_their_own_rate_and_decay() -> None:
     assert others["lr"] == 0.1 and len(others["params"]) == 4
     assert all(p is not model[1].weight and p is not model[1].bias for p in others["params"])
     assert len(build_optimizer(model, OptimConfig()).param_groups) == 1
+
+
+def _step_both(ours: torch.optim.Optimizer, reference: torch.optim.Optimizer, a, b, steps: int = 5) -> None:
+    for k in range(steps):
+        for p, q in ((a, b),):
+            p.grad = torch.full_like(p, 0.3 * (k + 1)) * torch.arange(1.0, 4.0)
+            q.grad = p.grad.clone()
+        ours.step()
+        reference.step()
+
+
+@pytest.mark.parametrize(
+    ("config", "reference"),
+    [
+        (
+            OptimConfig(name="rmsprop", lr=0.01, alpha=0.9, momentum=0.5, weight_decay=1e-3),
+            lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, momentum=0.5, weight_decay=1e-3),
+        ),
+        (
+            OptimConfig(name="adagrad", lr=0.1, weight_decay=1e-3),
+            lambda p: torch.optim.Adagrad(p, lr=0.1, weight_decay=1e-3),
+        ),
+    ],
+)
+def test_rmsprop_and_adagrad_step_as_torch_s_own(config, reference) -> None:
+    ours_param = torch.nn.Parameter(torch.tensor([1.0, -2.0, 3.0]))
+    ref_param = torch.nn.Parameter(ours_param.detach().clone())
+    model = torch.nn.Module()
+    model.weight = ours_param
+    _step_both(build_optimizer(model, config), reference([ref_param]), ours_param, ref_param)
+    assert torch.allclose(ours_param, ref_param) and not torch.equal(ours_param.detach(), torch.tensor([1.0, -2, 3]))
+
+
+def test_multistep_decays_after_each_milestone_like_torch() -> None:
+    optimizer = _optimizer()
+    expected = _rates(lr_scheduler.MultiStepLR(optimizer, milestones=[2, 5], gamma=0.5), optimizer, 8)
+    ours = _epoch_starts(ScheduleConfig(name="multistep", milestones=[2, 5], gamma=0.5), epochs=8, spe=3)
+    assert ours == pytest.approx(expected) and ours[-1] == pytest.approx(0.025)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["schedule.name=multistep", "schedule.milestones=[5,3]"], "schedule.milestones.*increasing.*\\[3, 5\\]"),
+        (["schedule.name=multistep"], "schedule.milestones.*needs epochs"),
+        (["schedule.milestones=[0,3]"], "schedule.milestones.*counted from 1"),
+        (["schedule.name=plateau", "schedule.gamma=1"], "schedule.gamma.*gamma < 1"),
+        (["optim.name=rmsprp"], "did you mean 'rmsprop'"),
+    ],
+)
+def test_bad_schedule_settings_name_the_key_and_the_fix(overrides, message) -> None:
+    from cnnlab.config import load_config
+    from cnnlab.errors import UserError
+
+    with pytest.raises(UserError, match=message):
+        load_config(None, overrides)

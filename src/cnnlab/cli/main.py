@@ -15,7 +15,9 @@ from cnnlab.errors import UserError
 from . import (
     cmd_basics,
     cmd_data,
+    cmd_export,
     cmd_inspect,
+    cmd_lr_find,
     cmd_models,
     cmd_predict,
     cmd_quickstart,
@@ -28,6 +30,7 @@ from . import (
 VERBS = [
     cmd_quickstart,
     cmd_train,
+    cmd_lr_find,
     cmd_study,
     cmd_report,
     cmd_models,
@@ -35,6 +38,7 @@ VERBS = [
     cmd_inspect,
     cmd_viz,
     cmd_predict,
+    cmd_export,
     cmd_basics,
 ]
 

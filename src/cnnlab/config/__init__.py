@@ -14,24 +14,31 @@ from .loading import (
 from .schema import (
     AugmentConfig,
     DataConfig,
+    EraseConfig,
     LookaheadConfig,
+    MixConfig,
     ModelConfig,
     OptimConfig,
+    RandAugmentConfig,
     RunConfig,
     ScheduleConfig,
     TrainConfig,
 )
-from .study import Conclusion, Reference, StudySpec
+from .study import Conclusion, Reference, Sample, StudySpec
 
 __all__ = [
     "AugmentConfig",
     "Conclusion",
     "DataConfig",
+    "EraseConfig",
     "LookaheadConfig",
+    "MixConfig",
     "ModelConfig",
     "OptimConfig",
+    "RandAugmentConfig",
     "Reference",
     "RunConfig",
+    "Sample",
     "ScheduleConfig",
     "StudySpec",
     "TrainConfig",

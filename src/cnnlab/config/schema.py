@@ -5,9 +5,19 @@ A run folder stores the fully resolved config, so the folder alone reproduces th
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 
 def _not_a_switch(value: Any) -> Any:
@@ -34,6 +44,75 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
+class MixConfig(Section):
+    """Mixup or CutMix: each image mixed with another of its batch, its target by the same share."""
+
+    alpha: Float = Field(
+        1.0, description="the share of an image's own content is drawn from Beta(alpha, alpha): 1 draws it uniformly"
+    )
+    prob: Float = Field(1.0, gt=0, le=1, description="chance that an image is mixed at all")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _number_is_alpha(cls, value: Any) -> Any:
+        """`data.augment.mixup=0.2` means alpha 0.2 (timm's --mixup 0.2)."""
+        return {"alpha": value} if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+    @field_validator("alpha")
+    @classmethod
+    def _positive_alpha(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError(
+                "alpha must be above 0 (0.2 mixes a little, 1.0 draws the share uniformly); "
+                "to turn the mixing off, leave the key out or set it to null"
+            )
+        return value
+
+
+class EraseConfig(Section):
+    """Random erasing (Cutout when the box is a fixed square): a box of each chosen image blanked."""
+
+    prob: Float = Field(0.5, gt=0, le=1, description="chance that an image gets a box erased")
+    area: tuple[Float, Float] = Field((0.02, 0.33), description="the box's area as a fraction of the image, drawn from")
+    ratio: tuple[Float, Float] = Field((0.3, 3.3), description="the box's height / width, drawn log-uniformly from")
+    value: Literal["zeros", "random"] = Field(
+        "zeros", description="zeros: the preprocessed mean (0 after standardize); random: N(0, 1) noise"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        """`data.augment.erase=true` takes the defaults; a number is the probability."""
+        if value is True:
+            return {}
+        return {"prob": value} if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+    @field_validator("area", "ratio")
+    @classmethod
+    def _ordered_range(cls, value: tuple[float, float], info: ValidationInfo) -> tuple[float, float]:
+        low, high = value
+        if not 0 < low <= high or (info.field_name == "area" and high > 1):
+            bound = "0 < low <= high <= 1" if info.field_name == "area" else "0 < low <= high"
+            raise ValueError(
+                f"give [low, high] with {bound}, e.g. {list(EraseConfig.model_fields[info.field_name].default)}"
+            )
+        return value
+
+
+class RandAugmentConfig(Section):
+    """RandAugment (Cubuk et al. 2020) on the operations that act on normalised images: each image gets `ops`
+    operations drawn from identity, rotate, shear x/y, translate x/y, contrast and sharpness, at `magnitude`."""
+
+    ops: Int = Field(2, gt=0, le=8, description="operations applied to each image, one after the other")
+    magnitude: Float = Field(9.0, ge=0, le=10, description="strength on timm's 0-10 scale (rotate 3 degrees a unit)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        """`data.augment.randaugment=true` takes the defaults (timm's rand-m9-n2)."""
+        return {} if value is True else value
+
+
 class AugmentConfig(Section):
     """Training-time augmentation, drawn per image and applied to whole batches."""
 
@@ -53,6 +132,17 @@ class AugmentConfig(Section):
     )
     contrast: Float = Field(0.0, ge=0, lt=1, description="a whole image scaled by a factor from [1 - c, 1 + c]")
     noise: Float = Field(0.0, ge=0, description="std of Gaussian noise added after preprocessing")
+    randaugment: RandAugmentConfig | None = Field(None, description="RandAugment's batched operations; null: off")
+    erase: EraseConfig | None = Field(None, description="random erasing / Cutout; null: off")
+    mixup: MixConfig | None = Field(None, description="mixup: images blended with another of the batch; null: off")
+    cutmix: MixConfig | None = Field(
+        None, description="CutMix: a box pasted from another image of the batch; null: off"
+    )
+
+    @field_validator("randaugment", "erase", "mixup", "cutmix", mode="before")
+    @classmethod
+    def _false_is_off(cls, value: Any) -> Any:
+        return None if value is False else value
 
 
 class DataConfig(Section):
@@ -90,7 +180,7 @@ class ModelConfig(BaseModel):
 class OptimConfig(Section):
     """The optimiser."""
 
-    name: Literal["sgd", "adam", "adamw", "muon"] = Field(
+    name: Literal["sgd", "adam", "adamw", "rmsprop", "adagrad", "muon"] = Field(
         "sgd",
         description="muon: Muon on the conv filters (renormalised each step: for nets with batch norm after "
         "each conv, such as fastnet), SGD with these keys on every other parameter",
@@ -100,6 +190,10 @@ class OptimConfig(Section):
     nesterov: Bool = False
     weight_decay: Float = Field(0.0, ge=0)
     betas: tuple[Beta, Beta] = Field((0.9, 0.999), description="Adam's decay rates, each in [0, 1)")
+    alpha: Float = Field(0.99, gt=0, lt=1, description="rmsprop: decay of the running average of squared gradients")
+    clip_norm: Float = Field(
+        0.0, ge=0, description="clip the gradients' total (L2) norm to this before each step; 0 turns it off"
+    )
     norm_bias_lr_scale: Float = Field(
         1.0, gt=0, description="learning-rate multiplier for normalisation-layer biases (their decay is divided by it)"
     )
@@ -111,12 +205,40 @@ class OptimConfig(Section):
 class ScheduleConfig(Section):
     """The learning-rate schedule, stepped every batch where it makes sense."""
 
-    name: Literal["none", "step", "exponential", "onecycle", "cosine", "linear"] = "none"
+    name: Literal["none", "step", "multistep", "exponential", "onecycle", "cosine", "linear", "plateau"] = "none"
     step_size: Int = Field(10, gt=0, description="epochs between decays of the step schedule")
-    gamma: Float = Field(0.1, gt=0, le=1, description="decay factor of step (per step) and exponential (per epoch)")
+    milestones: list[Int] = Field(
+        default_factory=list, validate_default=True, description="multistep: the epochs after which lr is decayed"
+    )
+    gamma: Float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="decay factor of step and multistep (per milestone), exponential (per epoch) "
+        "and plateau (per reduction)",
+    )
+    patience: Int = Field(10, ge=0, description="plateau: epochs without a lower validation loss before a reduction")
     warmup: Float = Field(0.0, ge=0, description="epochs of linear warm-up from lr * start_factor")
     start_factor: Float = Field(0.1, gt=0, le=1, description="where the warm-up starts, as a fraction of lr")
-    min_lr: Float = Field(0.0, ge=0, description="floor of cosine and onecycle; the end of linear")
+    min_lr: Float = Field(0.0, ge=0, description="floor of cosine, onecycle and plateau; the end of linear")
+
+    @field_validator("milestones")
+    @classmethod
+    def _increasing_epochs(cls, value: list[int], info: ValidationInfo) -> list[int]:
+        if info.data.get("name") == "multistep" and not value:
+            raise ValueError("schedule.name=multistep needs epochs to decay after, e.g. schedule.milestones=[30,60]")
+        if any(epoch < 1 for epoch in value):
+            raise ValueError("milestones are epochs, counted from 1: give positive numbers, e.g. [30, 60]")
+        if any(b <= a for a, b in itertools.pairwise(value)):
+            raise ValueError(f"milestones must be increasing epochs: write them in order, e.g. {sorted(set(value))}")
+        return value
+
+    @field_validator("gamma")
+    @classmethod
+    def _plateau_reduces(cls, value: float, info: ValidationInfo) -> float:
+        if info.data.get("name") == "plateau" and value >= 1:
+            raise ValueError("schedule.name=plateau multiplies lr by gamma at each reduction: give gamma < 1, e.g. 0.1")
+        return value
 
 
 class LookaheadConfig(Section):
@@ -157,6 +279,13 @@ class TrainConfig(Section):
         1.0, gt=0, le=1, description="share of each evaluation batch, least confident first, given the TTA views"
     )
     lookahead: LookaheadConfig = Field(default_factory=LookaheadConfig)
+    ema: Float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="decay of an exponential moving average of the weights, evaluated and saved "
+        "in place of the raw weights (e.g. 0.999); 0 turns it off",
+    )
 
     @field_validator("device")
     @classmethod

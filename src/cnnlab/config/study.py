@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
+
+from cnnlab.errors import did_you_mean
 
 from .schema import MAX_SEED, Section, Seed
 
@@ -40,12 +42,54 @@ class Conclusion(Section):
     expect: Literal["better", "worse"]
 
 
+RANGES = ("choice", "uniform", "loguniform", "randint")  # what a grid entry of a sampled study may be besides a list
+
+
+class Sample(Section):
+    """A sampled search: `count` points drawn from the grid (seeded) instead of its whole product."""
+
+    count: int = Field(gt=0, description="points to draw (a point drawn twice is run once)")
+    seed: int = Field(0, description="the same seed draws the same points")
+
+
+def check_grid_entry(key: str, value: Any, sampled: bool) -> None:
+    """A ValueError naming `key` unless `value` is a non-empty list or, in a sampled study, one range:
+    {choice: [...]}, {uniform: [low, high]}, {loguniform: [low, high]} (0 < low) or {randint: [low, high]}."""
+    if isinstance(value, list):
+        if not value:
+            raise ValueError(f"grid key '{key}' needs at least one value")
+        return
+    kinds = ", ".join(f"{{{kind}: ...}}" for kind in RANGES)
+    if not isinstance(value, dict) or len(value) != 1:
+        raise ValueError(f"grid key '{key}' = {value!r}: give a list of values, or in a sampled study one of {kinds}")
+    ((kind, bounds),) = value.items()
+    if kind not in RANGES:
+        raise ValueError(f"grid key '{key}': unknown range '{kind}'{did_you_mean(str(kind), RANGES)}; use {kinds}")
+    if not sampled:
+        raise ValueError(
+            f"grid key '{key}' is a range ({kind}), which only a sampled study draws from: add "
+            "sample: {count: N, seed: S} to the spec, or give a list of values"
+        )
+    if kind == "choice":
+        if not isinstance(bounds, list) or not bounds:
+            raise ValueError(f"grid key '{key}': choice needs a list of values, e.g. {{choice: [64, 128]}}")
+        return
+    numbers = isinstance(bounds, list) and len(bounds) == 2 and all(isinstance(b, int | float) for b in bounds)
+    if not numbers or not (bounds[0] <= bounds[1] if kind == "randint" else bounds[0] < bounds[1]):
+        raise ValueError(f"grid key '{key}': {kind} needs [low, high] with low < high, e.g. {{{kind}: [0.001, 0.1]}}")
+    if kind == "loguniform" and bounds[0] <= 0:
+        raise ValueError(f"grid key '{key}': loguniform needs 0 < low, e.g. {{loguniform: [0.001, 0.1]}}")
+    if kind == "randint" and not all(isinstance(b, int) for b in bounds):
+        raise ValueError(f"grid key '{key}': randint needs whole numbers, e.g. {{randint: [16, 64]}}")
+
+
 class StudySpec(Section):
     """An ablation study: every variant (x every grid point) is run once per seed on the same base.
 
     `base` is a (partial) RunConfig, laid over the built-in `base_preset` if one is named; each
     variant is a mapping of dotted overrides laid over it (`{data.preprocess: zca}`); `grid` maps
-    dotted keys to value lists whose product is crossed with the variants; `baseline` names the
+    dotted keys to value lists whose product is crossed with the variants (with `sample`, `count` points
+    drawn from the entries instead, which may then be ranges as well as lists); `baseline` names the
     variant (or grid point, e.g. `lr=0.1`) the report compares the others against. `reference` and
     `conclusions` carry a course report's own figures and claims, which the report sets beside its own.
     """
@@ -55,7 +99,8 @@ class StudySpec(Section):
     base_preset: str | None = None
     base: dict[str, Any] = Field(default_factory=dict)
     variants: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"baseline": {}})
-    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    sample: Sample | None = None  # before grid: the grid's check reads it
+    grid: dict[str, list[Any] | dict[str, Any]] = Field(default_factory=dict)
     seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
     baseline: str | None = None
     reference: Reference | None = None
@@ -96,12 +141,12 @@ class StudySpec(Section):
             _folder_safe(name, f"variant '{name}'")
         return {name: overrides or {} for name, overrides in value.items()}
 
-    @field_validator("grid")
+    @field_validator("grid", mode="before")
     @classmethod
-    def _lists(cls, value: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        empty = [key for key, values in value.items() if not values]
-        if empty:
-            raise ValueError(f"grid keys need at least one value: {', '.join(empty)}")
+    def _lists_or_ranges(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, dict):
+            for key, entry in value.items():
+                check_grid_entry(str(key), entry, info.data.get("sample") is not None)
         return value
 
 

@@ -6,11 +6,15 @@ runs as a handful of tensor ops, never a Python loop over images.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
 from cnnlab.config import AugmentConfig
 from cnnlab.errors import UserError
+
+from .randaugment import rand_augment_batch
 
 
 def _uniform(n: int, bound: float, generator: torch.Generator, device: torch.device) -> torch.Tensor:
@@ -151,14 +155,55 @@ def brightness_contrast_batch(
     return (x + shift) * factor
 
 
+def box_mask(top: torch.Tensor, left: torch.Tensor, height: torch.Tensor, width: torch.Tensor, size) -> torch.Tensor:
+    """(N, 1, H, W) booleans, true inside each image's box [top, top + height) x [left, left + width)."""
+    rows = torch.arange(size[0], device=top.device).view(1, -1, 1)
+    cols = torch.arange(size[1], device=top.device).view(1, 1, -1)
+    inside_rows = (rows >= top.view(-1, 1, 1)) & (rows < (top + height).view(-1, 1, 1))
+    inside_cols = (cols >= left.view(-1, 1, 1)) & (cols < (left + width).view(-1, 1, 1))
+    return (inside_rows & inside_cols).unsqueeze(1)
+
+
+def random_erase_batch(
+    x: torch.Tensor,
+    generator: torch.Generator,
+    prob: float,
+    area: tuple[float, float] = (0.02, 0.33),
+    ratio: tuple[float, float] = (0.3, 3.3),
+    value: str = "zeros",
+) -> torch.Tensor:
+    """A box of each image (with probability `prob`) set to 0 or to N(0, 1) noise: random erasing.
+
+    As torchvision's RandomErasing draws it (area fraction uniform in `area`, height/width log-uniform
+    in `ratio`), except that a box too tall or wide for the image is clipped to it instead of redrawn.
+    Cutout is the case of a fixed square: area=[a, a], ratio=[1, 1].
+    """
+    n, device = len(x), x.device
+    height, width = x.shape[-2:]
+    chosen = torch.rand(n, generator=generator, device=device) < prob
+    share = area[0] + (area[1] - area[0]) * torch.rand(n, generator=generator, device=device)
+    log_low, log_high = math.log(ratio[0]), math.log(ratio[1])
+    aspect = torch.exp(log_low + (log_high - log_low) * torch.rand(n, generator=generator, device=device))
+    pixels = share * height * width
+    box_h = torch.sqrt(pixels * aspect).round().clamp(1, height).long()
+    box_w = torch.sqrt(pixels / aspect).round().clamp(1, width).long()
+    top = (torch.rand(n, generator=generator, device=device) * (height - box_h + 1)).long()
+    left = (torch.rand(n, generator=generator, device=device) * (width - box_w + 1)).long()
+    mask = box_mask(top, left, box_h * chosen, box_w, (height, width))
+    if value == "random":
+        fill = torch.randn(x.shape, generator=generator, device=device, dtype=x.dtype)
+        return torch.where(mask, fill, x)
+    return x.masked_fill(mask, 0.0)
+
+
 def gaussian_noise_batch(x: torch.Tensor, generator: torch.Generator, std: float) -> torch.Tensor:
     """x plus independent N(0, std^2) noise."""
     return x + std * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
 
 
 class BatchAugment:
-    """The configured augmentations, in order: crop (with padding), flip, affine, brightness and
-    contrast, noise.
+    """The configured augmentations, in order: crop (with padding), flip, affine, RandAugment, brightness
+    and contrast, erasing, noise. (Mixup and CutMix mix images and their targets: `data/mixing.py`.)
 
     A batch iterator stores its split once in `prepare`d form (padded when cropping with
     padding), then asks for batches by index: `train_batch` draws random windows straight from
@@ -182,7 +227,9 @@ class BatchAugment:
     @property
     def active(self) -> bool:
         """Whether training batches are changed at all."""
-        return self._crops or self.config.flip or self._affine or self._jitter or bool(self.config.noise)
+        c = self.config
+        added = c.randaugment is not None or c.erase is not None
+        return self._crops or c.flip or self._affine or self._jitter or added or bool(c.noise)
 
     def stored_size(self, size: tuple[int, int]) -> tuple[int, int]:
         """The spatial size of `prepare`d images."""
@@ -206,8 +253,12 @@ class BatchAugment:
             x = flip_batch(x, flip, inplace=True) if flip is not None else random_flip_batch(x, generator, inplace=True)
         if self._affine:
             x = random_affine_batch(x, generator, c.rotate, c.translate, c.scale, c.shear)
+        if c.randaugment is not None:
+            x = rand_augment_batch(x, generator, c.randaugment.ops, c.randaugment.magnitude)
         if self._jitter:
             x = brightness_contrast_batch(x, generator, c.brightness, c.contrast)
+        if c.erase is not None:
+            x = random_erase_batch(x, generator, c.erase.prob, c.erase.area, c.erase.ratio, c.erase.value)
         if c.noise:
             x = gaussian_noise_batch(x, generator, c.noise)
         return x
@@ -244,19 +295,45 @@ def describe_augment(config: AugmentConfig) -> str:
         value = getattr(config, name)
         if value:
             parts.append(f"{name} {value:g}{unit}")
+    if config.randaugment is not None:
+        parts.append(f"randaugment n={config.randaugment.ops} m={config.randaugment.magnitude:g}")
+    if config.erase is not None:
+        parts.append(f"erase p={config.erase.prob:g}")
+    for name in ("mixup", "cutmix"):
+        mix = getattr(config, name)
+        if mix is not None:
+            parts.append(f"{name} alpha={mix.alpha:g}" + (f" p={mix.prob:g}" if mix.prob < 1 else ""))
     return ", ".join(parts) if parts else "none"
+
+
+IMAGES_ONLY = ("cutmix", "erase", "randaugment")  # the keys that need images (mixup blends any examples)
+
+
+def check_augment(config: AugmentConfig, kind: str, source: str) -> None:
+    """A UserError when an augmentation that needs images is asked of a source of 2-D points."""
+    if kind == "images":
+        return
+    for name in IMAGES_ONLY:
+        if getattr(config, name) is not None:
+            raise UserError(
+                f"data.augment.{name} needs images, and data.source={source} holds {kind}: remove "
+                f"data.augment.{name} (data.augment.mixup blends points too)"
+            )
 
 
 __all__ = [
     "BatchAugment",
     "alternating_flips",
+    "box_mask",
     "brightness_contrast_batch",
     "center_crop_batch",
+    "check_augment",
     "describe_augment",
     "flip_batch",
     "gaussian_noise_batch",
     "random_affine_batch",
     "random_crop_batch",
+    "random_erase_batch",
     "random_flip_batch",
     "take_images",
     "window_batch",

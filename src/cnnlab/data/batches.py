@@ -20,6 +20,7 @@ from cnnlab.machine import available_memory
 
 from .augment import BatchAugment, alternating_flips, take_images
 from .convert import tensor_from_numpy
+from .mixing import BatchMix
 from .preprocess import Preprocessor
 from .types import Samples
 
@@ -40,9 +41,11 @@ def choose_storage(nbytes: int, device: torch.device, requested: str = "auto") -
     return "stream", f"{size} exceeds the {device.type} memory budget ({budget / 2**20:,.0f} MiB)"
 
 
-def epoch_generator(seed: int, epoch: int, device: torch.device) -> torch.Generator:
-    """A generator for one epoch's shuffling and augmentation, the same for the same (seed, epoch)."""
-    state = int(np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0] >> 1)
+def epoch_generator(seed: int, epoch: int, device: torch.device, stream: int = 0) -> torch.Generator:
+    """A generator for one epoch's shuffling and augmentation, the same for the same (seed, epoch); another
+    `stream` gives another sequence (the mixing draws its own, so turning it on changes no other draw)."""
+    entropy = [seed, epoch, stream] if stream else [seed, epoch]
+    state = int(np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0] >> 1)
     return torch.Generator(device=device).manual_seed(state)
 
 
@@ -64,6 +67,7 @@ class BatchIterator:
         storage: str = "auto",
         memory_format: torch.memory_format = torch.contiguous_format,
         name: str = "",
+        mix: BatchMix | None = None,
     ) -> None:
         self.samples = samples
         self.preprocess = preprocess.to(device)
@@ -76,7 +80,9 @@ class BatchIterator:
         self.drop_last = drop_last
         self.memory_format = memory_format
         self.name = name
+        self.mixer = mix
         self.epoch = 0
+        self._mix_generator: torch.Generator | None = None
         self.storage, reason = choose_storage(self._stored_bytes(len(samples)), self.device, storage)
         if storage == "auto" and self.storage == "stream":
             log.info("%s split streams from the decoded cache: %s", name or "a", reason)
@@ -120,6 +126,13 @@ class BatchIterator:
         view.train, view.shuffle, view.drop_last, view._flip_half = False, False, False, None
         return view
 
+    def mix(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(inputs, loss targets) of a batch this iterator yielded: mixed by mixup / CutMix with soft targets
+        when training with them (top-k still counts against `y`), else the batch as it is."""
+        if self.mixer is None or not self.train or self._mix_generator is None:
+            return x, y
+        return self.mixer(x, y, self._mix_generator)
+
     def set_epoch(self, epoch: int) -> None:
         """Make the next pass draw its order and augmentation from (seed, epoch), so a resumed run matches."""
         self.epoch = epoch
@@ -135,6 +148,8 @@ class BatchIterator:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         generator = epoch_generator(self.seed, self.epoch, self.device)
+        if self.mixer is not None and self.train:
+            self._mix_generator = epoch_generator(self.seed, self.epoch, self.device, stream=1)
         flips = None if self._flip_half is None else self._flip_half ^ bool(self.epoch % 2)
         self.epoch += 1
         n = len(self.samples)

@@ -57,7 +57,7 @@ class Preprocessor:
         stats = self if self.scale.device == x.device else self.to(x.device)
         if self.whiten is not None:
             y = x.to(torch.float32) * self.input_scale
-            y = ((y.reshape(len(y), -1) - stats.mean) @ stats.whiten).reshape(y.shape)
+            y = ((y.flatten(1) - stats.mean) @ stats.whiten).reshape(y.shape)  # flatten: traced for any batch
             return y.permute(0, 3, 1, 2).contiguous(memory_format=memory_format) if self.kind == "images" else y
         multiplier = stats.scale * self.input_scale
         if self.kind == "images":

@@ -3,7 +3,23 @@ test-time views whose logits are averaged. Shared by the trainer, inference and 
 run reports is exactly what `predict` and `viz` reproduce from its weights.
 """
 
-from .metrics import MetricMeter, confusion_matrix, top_k_accuracy, top_k_correct
+from .metrics import (
+    MetricMeter,
+    confusion_matrix,
+    macro_average,
+    per_class_metrics,
+    top_k_accuracy,
+    top_k_correct,
+)
 from .tta import tta_logits, tta_views
 
-__all__ = ["MetricMeter", "confusion_matrix", "top_k_accuracy", "top_k_correct", "tta_logits", "tta_views"]
+__all__ = [
+    "MetricMeter",
+    "confusion_matrix",
+    "macro_average",
+    "per_class_metrics",
+    "top_k_accuracy",
+    "top_k_correct",
+    "tta_logits",
+    "tta_views",
+]

@@ -14,12 +14,13 @@ import cnnlab
 from cnnlab.config import StudySpec, read_yaml, validate
 from cnnlab.fileio import atomic_write_text
 from cnnlab.plotting import learning_curves, overlay
-from cnnlab.runs import HELD_OUT, LAST_METRICS, METRICS, RunFolder
+from cnnlab.runs import HELD_OUT, LAST_METRICS, MACRO_METRICS, METRICS, RunFolder
 from cnnlab.study import check_reference, collect, read_plan, write_results
 
 from . import cells
 from .aggregate import COUNTED, Stat, by_variant, compare, summarize, values
 from .document import Block, Bullets, Code, Figure, Heading, Paragraph, Table, to_html, to_markdown
+from .per_class import per_class_section
 from .reference import against_reference
 
 EXTRA = ["best_epoch", "seconds", "images_per_second"]
@@ -85,7 +86,7 @@ def _document(
     study_dir: Path, plan: dict[str, Any], spec: StudySpec, rows: list[dict[str, Any]], figures: list[Figure]
 ) -> list[Block]:
     baseline = plan["baseline"]
-    stats = summarize(rows, METRICS + EXTRA + ["last_epoch", *LAST_METRICS])
+    stats = summarize(rows, METRICS + EXTRA + ["last_epoch", *LAST_METRICS, *MACRO_METRICS])
     blocks: list[Block] = [Heading(1, f"Study: {plan['name']}")]
     if plan.get("description"):
         blocks.append(Paragraph(plan["description"].strip()))
@@ -94,6 +95,8 @@ def _document(
     blocks += _against_baseline(rows, stats, baseline)
     blocks += _last_epoch(rows, stats, baseline)
     blocks += _full_table(stats)
+    ranked = _ranked(stats)
+    blocks += per_class_section(study_dir, rows, stats, ranked[0] if ranked else None)
     blocks += against_reference(spec, rows, stats, baseline)
     if figures:
         blocks.append(Heading(2, "Learning curves"))
@@ -116,6 +119,11 @@ def _settings(plan: dict[str, Any], spec: StudySpec, rows: list[dict[str, Any]])
         items.append(f"command-line overrides applied to every run: {' '.join(plan['overrides'])}")
     if spec.grid:
         items.append(f"grid: {', '.join(f'{k} in {v}' for k, v in spec.grid.items())}")
+    if spec.sample is not None:
+        items.append(
+            f"sampled search: {spec.sample.count} points drawn from the grid with seed {spec.sample.seed} "
+            "(each named by its values), not its product"
+        )
     return [
         Heading(2, "Settings"),
         Bullets(items),

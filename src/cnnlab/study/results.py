@@ -1,7 +1,8 @@
 """The study's results table: a row a run, read back from the run folders (so it survives resumes).
 
 A row holds each figure at the run's best epoch (lowest validation loss, from summary.json), the same
-figures at its last epoch (`last_*`, from metrics.jsonl) and the size of its test set (from run.json).
+figures at its last epoch (`last_*`, from metrics.jsonl), the macro-averaged precision, recall and F1 over
+classes at the best epoch (`{val,test}_macro_*`) and the size of its test set (from run.json).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from cnnlab.errors import UserError
 from cnnlab.fileio import atomic_write_text, read_json
-from cnnlab.runs import LAST_METRICS, METRICS, RunFolder, last_epoch
+from cnnlab.runs import LAST_METRICS, MACRO_METRICS, METRICS, RunFolder, last_epoch
 
 PLAN = "study.json"
 RESULTS = "results.csv"
@@ -30,6 +31,7 @@ COLUMNS = [
     *METRICS,
     "last_epoch",
     *LAST_METRICS,
+    *MACRO_METRICS,
     "test_images",
     "seconds",
     "params",
@@ -77,7 +79,7 @@ def _run_row(folder: RunFolder, failure: str | None) -> dict[str, Any]:
     if failure is not None and status in ("pending", "started"):
         status, message = "failed", failure
     row: dict[str, Any] = {"status": status}
-    for key in ("best_epoch", "epochs_run", *METRICS, "seconds", "params", "images_per_second"):
+    for key in ("best_epoch", "epochs_run", *METRICS, *MACRO_METRICS, "seconds", "params", "images_per_second"):
         row[key] = summary.get(key)
     row.update(last_epoch(folder.read_metrics()))
     splits = folder.read_info().get("split_counts")

@@ -18,6 +18,7 @@ from cnnlab.models import check_options
 from cnnlab.runs import is_top_k
 
 from .results import COMPARED, REFERENCE_FIGURES
+from .sampling import sample_points
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,8 @@ def expand(spec: StudySpec, overrides: Sequence[str] = (), max_runs: int = MAX_R
     before any is built.
 
     Precedence, lowest first: base preset, base, variant, grid point, command-line overrides (which
-    apply to every run, e.g. train.epochs=2 for a dry pass), then the seed.
+    apply to every run, e.g. train.epochs=2 for a dry pass), then the seed. With `sample`, the grid points
+    are the ones drawn (`study/sampling.py`), each named by its values like a crossed point.
     """
     check_size(spec, max_runs)
     cli = parse_overrides(overrides)
@@ -155,7 +157,10 @@ def expand(spec: StudySpec, overrides: Sequence[str] = (), max_runs: int = MAX_R
     if spec.base_preset is not None:
         base = merge(read_yaml(preset_path(spec.base_preset)), base)
     grid_keys = list(spec.grid)
-    points = list(itertools.product(*(spec.grid[k] for k in grid_keys))) if grid_keys else [()]
+    if spec.sample is not None:
+        points = sample_points(spec.grid, spec.sample) if grid_keys else [()]
+    else:
+        points = list(itertools.product(*(spec.grid[k] for k in grid_keys))) if grid_keys else [()]
     runs = []
     for variant, changes in spec.variants.items():
         for point in points:

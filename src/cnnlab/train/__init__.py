@@ -7,6 +7,7 @@ result = resume("runs/first")   # after an interruption: from the last finished 
 from .callbacks import Callback
 from .device import Compute, resolve_compute, resolve_device
 from .loop import Diverged, FitSettings, RunResult, evaluate, fit, train_one_epoch
+from .lr_find import LRFindResult, lr_find, plot_lr_find, write_lr_find
 from .optim import build_optimizer, build_scheduler
 from .run import resume, train
 
@@ -15,14 +16,18 @@ __all__ = [
     "Compute",
     "Diverged",
     "FitSettings",
+    "LRFindResult",
     "RunResult",
     "build_optimizer",
     "build_scheduler",
     "evaluate",
     "fit",
+    "lr_find",
+    "plot_lr_find",
     "resolve_compute",
     "resolve_device",
     "resume",
     "train",
     "train_one_epoch",
+    "write_lr_find",
 ]

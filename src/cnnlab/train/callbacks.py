@@ -7,8 +7,10 @@ and restores it, so a resumed run never forgets it. The loop's points, in order:
 
     on_fit_start(model)              once, before the first epoch of this process (also on resume)
     on_epoch_start(epoch)            before an epoch's training pass
+    on_before_optimizer_step(opt)    after each backward pass (gradients unscaled), before the optimiser steps
     on_train_step_end(step)          after each optimiser step; `step` counts from 1 over the whole run
     on_train_epoch_end(epoch)        after the training pass, before the epoch's evaluation
+    on_evaluation_end(row)           after the epoch's evaluation and best weights, before its resume state is saved
     on_epoch_end(row)                after each trained epoch's metrics row is written (metrics.jsonl's line; the
                                      epoch-0 row, the untrained net's evaluation, is no epoch's end)
     on_fit_end(status)               once, when the loop stops (completed, early_stopped, diverged, interrupted)
@@ -22,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import torch
 from torch import nn
 
 from cnnlab.models.hooks import EpochAware
@@ -38,10 +41,16 @@ class Callback:
     def on_epoch_start(self, epoch: int) -> None:
         pass
 
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        pass
+
     def on_train_step_end(self, step: int) -> None:
         pass
 
     def on_train_epoch_end(self, epoch: int) -> None:
+        pass
+
+    def on_evaluation_end(self, row: dict[str, Any]) -> None:
         pass
 
     def on_epoch_end(self, row: dict[str, Any]) -> None:

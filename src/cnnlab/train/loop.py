@@ -21,7 +21,7 @@ from torch import nn
 from cnnlab.checkpoint import FitProgress, TrainingState
 from cnnlab.data import BatchIterator
 from cnnlab.evaluation import MetricMeter, tta_logits
-from cnnlab.runs import HELD_OUT, METRICS, SPLITS, RunFolder, metrics_row
+from cnnlab.runs import HELD_OUT, METRICS, SPLITS, RunFolder, metrics_row, per_class_figures
 
 from .callbacks import Callback
 from .device import Compute
@@ -54,6 +54,7 @@ class FitSettings:
     tta: int = 0  # test-time augmentation level of every evaluation
     tta_fraction: float = 1.0  # share of each evaluation batch (least confident first) given the views
     callbacks: list[Callback] = field(default_factory=list)  # named hooks, called in order (train/callbacks.py)
+    class_names: list[str] = field(default_factory=list)  # names for the per-class figures of the summary
 
 
 @dataclass
@@ -101,9 +102,10 @@ def train_one_epoch(
     start = time.perf_counter()
     check = max(1, settings.divergence_check_every)
     for step, (x, y) in enumerate(batches, start=1):
+        x, target = batches.mix(x, y)  # mixup / CutMix: soft targets for the loss; top-k counts against y
         with compute.autocast():
             output = model(x)
-            loss = criterion(output, y)
+            loss = criterion(output, target)
         if step % check == 0 or step == steps:
             value = float(loss.detach())
             if not math.isfinite(value):
@@ -111,10 +113,15 @@ def train_one_epoch(
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)  # the hooks see the true gradients (clipping by norm needs them)
+            for callback in settings.callbacks:
+                callback.on_before_optimizer_step(optimizer)
             scaler.step(optimizer)
             scaler.update()
         else:
             loss.backward()
+            for callback in settings.callbacks:
+                callback.on_before_optimizer_step(optimizer)
             optimizer.step()
         scheduler.step()
         for callback in settings.callbacks:
@@ -142,22 +149,24 @@ def evaluate(
     compute: Compute,
     tta: int = 0,
     tta_fraction: float = 1.0,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Loss, top-1 and top-5 on a split, in evaluation mode (dropout off, batch-norm running statistics),
-    averaging the logits of `tta`'s views of each image (of the least confident `tta_fraction`).
+    averaging the logits of `tta`'s views of each image (of the least confident `tta_fraction`), and the
+    confusion counts ("confusion": counts[true][predicted], lists of ints) behind the per-class figures.
 
     Always in fp32, even when training uses bf16/fp16 autocast: the figures reported are then exactly
     what `predict` and `viz` reproduce from the saved weights (it cost an early 8-minute fast-90 run 13 s).
     """
     was_training = model.training
     model.eval()
-    meter = MetricMeter(compute.device)
+    meter = MetricMeter(compute.device, confusion=True)
     for x, y in batches:
         output = tta_logits(model, x, tta, tta_fraction)
         loss = criterion(output, y)
         meter.update(loss, output.float(), y)
     model.train(was_training)
-    return meter.result()
+    confusion = meter.confusion_counts.tolist() if meter.confusion_counts is not None else None
+    return {**meter.result(), "confusion": confusion}
 
 
 def fit(
@@ -228,9 +237,16 @@ def fit(
                 val_loss = results["val"]["loss"] if has_val else -float(epoch)  # without val: the last epoch
                 if val_loss < progress.best_val_loss:
                     progress.best_epoch, progress.best_val_loss, progress.bad_epochs = epoch, val_loss, 0
+                    progress.best_confusion = {
+                        split: results[split]["confusion"]
+                        for split in HELD_OUT
+                        if results.get(split, {}).get("confusion") is not None
+                    }
                     folder.save_weights(module)
                 else:
                     progress.bad_epochs += 1
+            for callback in callbacks:
+                callback.on_evaluation_end(row)
             folder.write_metrics(history)
             folder.save_state(
                 TrainingState.capture(epoch, module, optimizer, scheduler, scaler, callbacks, progress)
@@ -252,7 +268,7 @@ def fit(
         log.warning("%s", message)
     for callback in callbacks:
         callback.on_fit_end(status)
-    summary = _summary(status, message, history, progress, module, compute)
+    summary = _summary(status, message, history, progress, module, compute, settings.class_names)
     folder.write_summary(summary)
     return RunResult(folder, status, summary, history)
 
@@ -295,6 +311,7 @@ def _summary(
     progress: FitProgress,
     module: nn.Module,
     compute: Compute,
+    class_names: list[str],
 ) -> dict[str, Any]:
     best = next((row for row in history if row["epoch"] == progress.best_epoch), None)
     summary: dict[str, Any] = {
@@ -311,6 +328,7 @@ def _summary(
     }
     for key in METRICS:
         summary[key] = best[key] if best else None
+    summary.update(per_class_figures(progress.best_confusion if best else {}, class_names))
     if message:
         summary["message"] = message
     return summary

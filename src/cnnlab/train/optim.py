@@ -56,7 +56,8 @@ def _batch_normed_conv(module: nn.Module) -> bool:
 
 
 def build_optimizer(model: nn.Module, config: OptimConfig) -> torch.optim.Optimizer:
-    """SGD (momentum, Nesterov, weight decay), Adam, AdamW, or Muon on conv filters with SGD on the rest."""
+    """SGD (momentum, Nesterov, weight decay), Adam, AdamW, RMSprop, Adagrad, or Muon on conv filters with SGD on
+    the rest."""
     params = parameter_groups(model, config)
     if config.name in ("sgd", "muon"):
         nesterov = config.nesterov and config.momentum > 0
@@ -74,6 +75,12 @@ def build_optimizer(model: nn.Module, config: OptimConfig) -> torch.optim.Optimi
         )
     if config.name == "adam":
         return torch.optim.Adam(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
+    if config.name == "rmsprop":  # momentum as timm's rmsprop takes it (0 gives torch's and Keras's default)
+        return torch.optim.RMSprop(
+            params, lr=config.lr, alpha=config.alpha, momentum=config.momentum, weight_decay=config.weight_decay
+        )
+    if config.name == "adagrad":
+        return torch.optim.Adagrad(params, lr=config.lr, weight_decay=config.weight_decay)
     return torch.optim.AdamW(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
 
 
@@ -82,9 +89,11 @@ def build_scheduler(
 ) -> lr_scheduler.LRScheduler:
     """The schedule as a torch scheduler to `step()` after every batch.
 
-    Epoch-based schedules (step, exponential) change the rate at epoch boundaries exactly as torch's
-    StepLR/ExponentialLR stepped once an epoch would; cosine and onecycle move every batch. A
-    warm-up rises linearly from lr/10 over `warmup` epochs (onecycle has its own warm-up).
+    Epoch-based schedules (step, multistep, exponential) change the rate at epoch boundaries exactly as
+    torch's StepLR/MultiStepLR/ExponentialLR stepped once an epoch would; cosine and onecycle move every
+    batch. A warm-up rises linearly from lr/10 over `warmup` epochs (onecycle has its own warm-up).
+    `plateau` is reduced on the validation loss after each epoch by `train.plateau.PlateauSchedule`, a
+    stateful callback; the scheduler returned here then leaves the rate alone (but for a warm-up).
     """
     spe = max(1, steps_per_epoch)
     total = epochs * spe
@@ -105,6 +114,12 @@ def build_scheduler(
         )
     if config.name == "step":
         main = lr_scheduler.StepLR(optimizer, step_size=config.step_size * spe, gamma=config.gamma)
+    elif config.name == "multistep":
+        main = lr_scheduler.MultiStepLR(optimizer, milestones=[m * spe for m in config.milestones], gamma=config.gamma)
+    elif config.name == "plateau":  # both chainable: they leave alone the reductions the plateau callback makes
+        if warmup:
+            return lr_scheduler.LinearLR(optimizer, start_factor=config.start_factor, total_iters=warmup)
+        return lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
     elif config.name == "exponential":
         gamma = config.gamma
         main = lr_scheduler.LambdaLR(optimizer, _EpochPower(gamma, spe))

@@ -18,7 +18,17 @@ import cnnlab
 from cnnlab.checkpoint import TrainingState
 from cnnlab.claim import claim
 from cnnlab.config import RunConfig, dump_config
-from cnnlab.data import BatchAugment, BatchIterator, Splits, describe_augment, fit_preprocess, load_splits
+from cnnlab.data import (
+    BatchAugment,
+    BatchIterator,
+    Preprocessor,
+    Splits,
+    describe_augment,
+    fit_preprocess,
+    load_splits,
+)
+from cnnlab.data.augment import check_augment
+from cnnlab.data.mixing import BatchMix
 from cnnlab.errors import UserError
 from cnnlab.machine import hardware_description
 from cnnlab.models import build
@@ -27,9 +37,12 @@ from cnnlab.runs import FINISHED, METRICS_FILE, STATE, RunFolder
 
 from .averaging import Lookahead
 from .callbacks import Callback, ModelEpochHook, as_callbacks
+from .clipping import GradientClipping
 from .device import Compute, check_threads, resolve_compute
+from .ema import ExponentialMovingAverage
 from .loop import FitSettings, RunResult, fit
 from .optim import build_optimizer, build_scheduler
+from .plateau import PlateauSchedule
 
 log = logging.getLogger("cnnlab.train")
 
@@ -108,42 +121,32 @@ def _run(
     compute = resolve_compute(config.train)
     torch.manual_seed(config.train.seed)
     splits = load_splits(config.data)
+    if config.schedule.name == "plateau" and len(splits.val) == 0:
+        raise UserError(
+            "schedule.name=plateau lowers the rate when the validation loss stalls, and this run has no validation "
+            "split: set data.val_fraction above 0 (e.g. 0.1), or choose another schedule.name"
+        )
     for note in splits.dataset.notes:
         log.info("%s: %s", splits.dataset.name, note)
     prep = fit_preprocess(splits.train, config.data.preprocess, config.data.zca_epsilon)
     augment = _augment(config, splits)
     batches: dict[str, BatchIterator | None] = {
-        name: BatchIterator(
-            samples,
-            prep,
-            batch_size=config.train.batch_size if name == "train" else config.train.eval_batch_size,
-            train=name == "train",
-            shuffle=config.train.shuffle if name == "train" else False,
-            augment=augment,
-            device=compute.device,
-            seed=config.train.seed,
-            storage=config.data.storage,
-            memory_format=compute.memory_format,
-            name=name,
-        )
-        for name, samples in (("train", splits.train), ("val", splits.val), ("test", splits.test))
+        name: split_batches(config, splits, name, prep, augment, compute) for name in ("train", "val", "test")
     }
     train_batches = batches["train"]
     assert train_batches is not None
     steps_per_epoch = len(train_batches)
-    model = _build_model(config, splits, augment)
-    if state is None and isinstance(model, InitFromData):
-        model.init_from_data(_init_sample(train_batches))
-    model.to(compute.device)
-    if compute.channels_last:
-        model.to(memory_format=torch.channels_last)
+    model = model_on_device(config, splits, augment, compute, train_batches if state is None else None)
     optimizer = build_optimizer(model, config.optim)
     scheduler = build_scheduler(optimizer, config.schedule, config.train.epochs, steps_per_epoch)
     scaler = torch.amp.GradScaler("cuda") if compute.precision == "fp16" else None
     lookahead = Lookahead(model, config.train.lookahead, config.train.epochs * steps_per_epoch, steps_per_epoch)
     callbacks = [
         *([ModelEpochHook(model)] if isinstance(model, EpochAware) else []),
+        *([GradientClipping(model, config.optim.clip_norm)] if config.optim.clip_norm else []),
         *([lookahead] if lookahead.enabled else []),
+        *([ExponentialMovingAverage(model, config.train.ema)] if config.train.ema else []),  # after lookahead
+        *([PlateauSchedule(optimizer, config.schedule)] if config.schedule.name == "plateau" else []),
         *([TensorBoardLogger(config, folder)] if config.train.tensorboard else []),
         *as_callbacks(list(hooks)),
     ]
@@ -166,6 +169,7 @@ def _run(
         tta=config.train.tta,
         tta_fraction=config.train.tta_fraction,
         callbacks=callbacks,
+        class_names=list(splits.dataset.classes),
     )
     _describe_start(config, splits, model, compute, steps_per_epoch)
     return fit(
@@ -181,6 +185,44 @@ def _run(
         state=state,
         scaler=scaler,
     )
+
+
+def split_batches(
+    config: RunConfig, splits: Splits, name: str, prep: Preprocessor, augment: BatchAugment | None, compute: Compute
+) -> BatchIterator:
+    """The batches of split `name` ("train", "val" or "test") as the run trains or evaluates on them."""
+    return BatchIterator(
+        getattr(splits, name),
+        prep,
+        batch_size=config.train.batch_size if name == "train" else config.train.eval_batch_size,
+        train=name == "train",
+        shuffle=config.train.shuffle if name == "train" else False,
+        augment=augment,
+        device=compute.device,
+        seed=config.train.seed,
+        storage=config.data.storage,
+        memory_format=compute.memory_format,
+        name=name,
+        mix=BatchMix.from_config(config.data.augment, splits.dataset.num_classes) if name == "train" else None,
+    )
+
+
+def model_on_device(
+    config: RunConfig,
+    splits: Splits,
+    augment: BatchAugment | None,
+    compute: Compute,
+    init_from: BatchIterator | None,
+) -> nn.Module:
+    """The run's model on the training device, initialised from the training images `init_from` when it
+    takes a data-dependent start (None when resuming: the saved weights replace it)."""
+    model = _build_model(config, splits, augment)
+    if init_from is not None and isinstance(model, InitFromData):
+        model.init_from_data(_init_sample(init_from))
+    model.to(compute.device)
+    if compute.channels_last:
+        model.to(memory_format=torch.channels_last)
+    return model
 
 
 def _resume_point(folder: RunFolder, given: RunConfig | None) -> tuple[RunConfig, TrainingState | None]:
@@ -205,6 +247,7 @@ def _resume_point(folder: RunFolder, given: RunConfig | None) -> tuple[RunConfig
 
 
 def _augment(config: RunConfig, splits: Splits) -> BatchAugment | None:
+    check_augment(config.data.augment, splits.dataset.kind, config.data.source)
     if splits.dataset.kind != "images":
         return None
     h, w, _ = splits.dataset.example_shape
