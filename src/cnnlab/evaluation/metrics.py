@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -32,6 +32,11 @@ class MetricMeter:
         top1, top5 = top_k_correct(output, target, (1, 5))
         self.sums += torch.stack([loss.detach().double() * n, top1.double(), top5.double()])
         self.count += n
+
+    def combine(self, total: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        """Replace the sums with `total` of them (their sum over the processes of a distributed run)."""
+        sums = total(torch.cat([self.sums, torch.tensor([self.count], dtype=torch.float64, device=self.sums.device)]))
+        self.sums, self.count = sums[:3], int(sums[3].item())
 
     def result(self) -> dict[str, float]:
         """{'loss', 'top1', 'top5'} averaged over the examples seen."""
