@@ -1,15 +1,20 @@
-"""`cnnlab study SPEC.yaml|BUILTIN [key=value ...] [--out DIR] [--workers N]`: run an ablation study."""
+"""`cnnlab study SPEC.yaml|BUILTIN [key=value ...] [--out DIR] [--workers N | --engine ray ...]`: run an ablation
+study, in this process, in a local pool of processes, or on Ray."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cnnlab.builtin import STUDY_ALIASES, study_names
 from cnnlab.errors import UserError
 from cnnlab.report import build_report
 from cnnlab.study import StudyOutcome, expand, load_spec, run_study
 from cnnlab.study.spec import run_names
+
+if TYPE_CHECKING:
+    from cnnlab.study.ray_engine import RayEngine
 
 
 def add_parser(verbs: argparse._SubParsersAction) -> None:
@@ -22,6 +27,18 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     p.add_argument("overrides", nargs="*", metavar="key=value", help="applied to every run")
     p.add_argument("--out", help="study folder (default: studies/<name>)")
     p.add_argument("--workers", type=int, default=1, help="runs at once, in separate processes (cores are split)")
+    p.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: this machine (--workers); ray: each run a Ray task, on a local Ray or a cluster (--address)",
+    )
+    p.add_argument(
+        "--address",
+        help="ray: the cluster to join (auto, or its head's HOST:PORT); default: a local Ray of this machine's cores",
+    )
+    p.add_argument("--cpus-per-run", type=int, help="ray: CPUs each run asks for, its torch threads (default 1)")
+    p.add_argument("--gpus-per-run", type=float, help="ray: GPUs each run asks for, fractions allowed (default 0)")
     p.add_argument("--list", action="store_true", help="list the built-in studies")
     p.add_argument("--no-report", action="store_true", help="do not write the report at the end")
     p.set_defaults(run=run)
@@ -42,14 +59,30 @@ def run(args: argparse.Namespace) -> int:
     bad = [o for o in args.overrides if "=" not in o]
     if bad:
         raise UserError(f"'{bad[0]}' is not key=value: give one study, then overrides such as train.epochs=2")
+    engine = _engine(args)
     spec = load_spec(args.spec)
     out = Path(args.out or Path("studies") / spec.name)
-    outcome = run_study(spec, out, args.overrides, workers=args.workers)
+    outcome = run_study(spec, out, args.overrides, workers=args.workers, engine=engine)
     print_outcome(outcome)
     if not args.no_report and not outcome.interrupted:
         files = build_report(out)
         print(f"report: {files.markdown} and {files.html}")
     return 130 if outcome.interrupted else 0
+
+
+def _engine(args: argparse.Namespace) -> RayEngine | None:
+    """The engine the flags ask for: None for the local one."""
+    ray_flags = {"--address": args.address, "--cpus-per-run": args.cpus_per_run, "--gpus-per-run": args.gpus_per_run}
+    if args.engine == "local":
+        given = [flag for flag, value in ray_flags.items() if value is not None]
+        if given:
+            raise UserError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for --engine ray")
+        return None
+    if args.workers != 1:
+        raise UserError("--workers is for the local engine: with --engine ray, Ray runs as many runs at once as fit")
+    from cnnlab.study.ray_engine import RayEngine
+
+    return RayEngine(args.address, args.cpus_per_run or 1, args.gpus_per_run or 0.0)
 
 
 def print_outcome(outcome: StudyOutcome) -> None:

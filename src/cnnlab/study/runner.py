@@ -1,19 +1,22 @@
 """Running a study: every planned run once, skipping finished ones, resuming stopped ones.
 
 A failed or diverged run is recorded and the study goes on; Ctrl-C stops it (resumable).
-`workers > 1` runs that many runs at once in separate processes, splitting the cores.
+`workers > 1` runs that many runs at once in separate processes, splitting the cores; an `engine`
+(`cnnlab.study.ray_engine.RayEngine`) runs them elsewhere. Every engine shares the planning, the
+recording of results and the report here, and trains each run with `_run_one`.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -48,13 +51,34 @@ class StudyOutcome:
     seconds: float = 0.0
 
 
-def run_study(spec: StudySpec, out_dir: str | Path, overrides: Sequence[str] = (), workers: int = 1) -> StudyOutcome:
-    """Run (or resume) the study described by `spec` in `out_dir`."""
+Record = Callable[[PlannedRun, dict[str, Any]], None]  # a run's result (as `_run_one` returns it) into the study
+
+
+class StudyEngine(Protocol):
+    """Trains a study's runs somewhere other than this process's pool (e.g. on Ray)."""
+
+    def run(self, study_dir: Path, todo: Sequence[PlannedRun], record: Record) -> None:
+        """Train (or resume) every run of `todo` into `study_dir/<run.folder>`, passing each result to `record`
+        as it comes; a KeyboardInterrupt stops it (resumable)."""
+        ...
+
+
+def run_study(
+    spec: StudySpec,
+    out_dir: str | Path,
+    overrides: Sequence[str] = (),
+    workers: int = 1,
+    engine: StudyEngine | None = None,
+) -> StudyOutcome:
+    """Run (or resume) the study described by `spec` in `out_dir`: in this process, in a pool of `workers`,
+    or on `engine`."""
     study_dir = Path(out_dir)
     runs = expand(spec, overrides)
     check_reference(spec, run_names(runs), baseline_of(spec, runs))  # before any training, not in the report
     if workers < 1:
         raise UserError("--workers must be at least 1")
+    if engine is not None and workers != 1:
+        raise UserError("--workers is for the local engine: on another engine each run asks for its own cores")
     outcome = StudyOutcome(study_dir, len(runs))
     started = time.perf_counter()
     todo = []
@@ -76,7 +100,10 @@ def run_study(spec: StudySpec, out_dir: str | Path, overrides: Sequence[str] = (
         len(outcome.skipped),
     )
     try:
-        if workers == 1:
+        if engine is not None:
+            done = itertools.count(1)
+            engine.run(study_dir, todo, lambda run, res: _record(study_dir, outcome, run, res, next(done), len(todo)))
+        elif workers == 1:
             for k, run in enumerate(todo, start=1):
                 log.info("[%d/%d] %s seed %d: training", k, len(todo), run.variant, run.seed)
                 result = _run_one(study_dir, run, threads=None)
@@ -109,22 +136,27 @@ def _check_models(spec: StudySpec, todo: Sequence[PlannedRun]) -> None:
             raise UserError(f"study '{spec.name}' cannot start (variant '{run.variant}'): {err}") from None
 
 
-def _run_one(study_dir: Path, run: PlannedRun, threads: int | None, in_pool: bool = False) -> dict[str, Any]:
+def _run_one(
+    study_dir: Path, run: PlannedRun, threads: int | None, in_pool: bool = False, callbacks: Sequence[Any] = ()
+) -> dict[str, Any]:
     """Train (or resume) one run; never raises for a bad run, returns its status and message.
 
     A run's own set-up and epoch lines are left out (the study prints a line a run); on a terminal
     a progress bar shows the run in flight (not in worker processes, whose bars would collide).
+    `callbacks` hook into its fit loop (an engine's, to send each epoch's files back).
     """
     training_log = logging.getLogger("cnnlab.train")
     level = training_log.level
     training_log.setLevel(logging.WARNING)
     try:
-        return _train_quietly(study_dir, run, threads, progress=False if in_pool else None)
+        return _train_quietly(study_dir, run, threads, progress=False if in_pool else None, callbacks=callbacks)
     finally:
         training_log.setLevel(level)
 
 
-def _train_quietly(study_dir: Path, run: PlannedRun, threads: int | None, progress: bool | None) -> dict[str, Any]:
+def _train_quietly(
+    study_dir: Path, run: PlannedRun, threads: int | None, progress: bool | None, callbacks: Sequence[Any] = ()
+) -> dict[str, Any]:
     folder = RunFolder(study_dir / run.folder)
     config = run.config
     if threads is not None and config.train.threads is None:
@@ -137,7 +169,11 @@ def _train_quietly(study_dir: Path, run: PlannedRun, threads: int | None, progre
                 f"'{folder.path}' holds a run with another config (differs in {', '.join(changed)}): "
                 "delete that folder to rerun it, or run the study into another --out folder"
             )
-        result = resume(folder.path, progress=progress) if started else train(config, folder.path, progress=progress)
+        result = (
+            resume(folder.path, progress=progress, callbacks=callbacks)
+            if started
+            else train(config, folder.path, progress=progress, callbacks=callbacks)
+        )
         summary = result.summary
         return {
             "status": result.status,
