@@ -9,9 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from cnnlab.config import with_overrides
 from cnnlab.errors import UserError
-from cnnlab.study import collect, run_study
+from cnnlab.runs import RunFolder
+from cnnlab.study import collect, expand, run_study
 from cnnlab.study.ray_engine import RayEngine
+from cnnlab.train import train
+from tests.fakes import stop_at_epoch
 from tests.study.ray_studies import assert_same_study, tiny_spec
 
 ray = pytest.importorskip("ray")
@@ -73,3 +77,16 @@ def test_a_run_asking_for_more_than_any_machine_has_stops_the_study_at_once(tmp_
     with pytest.raises(UserError, match=r"--cpus-per-run 3: no machine of the Ray cluster has 3 CPUs"):
         run_study(tiny_spec({"a": {}}, seeds=1), tmp_path, engine=RayEngine(cpus_per_run=3))
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_run_stopped_elsewhere_resumes_on_ray_with_the_tasks_cpus(tmp_path: Path, local_ray) -> None:
+    spec = tiny_spec({"a": {}}, seeds=1)
+    spec = spec.model_copy(update={"base": {**spec.base, "train": {"epochs": 2}}})  # train.threads unset: all cores
+    (planned,) = expand(spec)
+    assert planned.config.train.threads is None
+    train(planned.config, tmp_path / planned.folder, callbacks=[stop_at_epoch(1)])  # stopped after epoch 1
+    outcome = run_study(spec, tmp_path, engine=RayEngine())
+    assert outcome.trained == ["runs/a/seed0"]
+    folder = RunFolder(tmp_path / planned.folder)
+    assert [row["epoch"] for row in folder.read_metrics()] == [0, 1, 2]
+    assert folder.read_config() == with_overrides(planned.config, {"train": {"threads": 1}})  # its task's one CPU

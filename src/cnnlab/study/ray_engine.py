@@ -37,6 +37,7 @@ from typing import Any
 
 import cnnlab
 from cnnlab.claim import CLAIM, RunInUse, claim, holder
+from cnnlab.config import with_overrides
 from cnnlab.errors import UserError
 from cnnlab.machine import usable_cores
 from cnnlab.runs import RunFolder
@@ -144,11 +145,7 @@ class _Flights:
     flying: dict[Any, _Flight] = field(default_factory=dict)  # by the task's generator
 
     def run(self, todo: Sequence[PlannedRun]) -> None:
-        task = self.ray.remote(_train_in_scratch).options(
-            num_cpus=self.engine.cpus_per_run,
-            num_gpus=self.engine.gpus_per_run,
-            max_retries=0,  # retried here instead, seeded with what came back: a retry resumes
-        )
+        task = self.ray.remote(_train_in_scratch)
         try:
             for run in todo:
                 held = contextlib.ExitStack()
@@ -171,7 +168,13 @@ class _Flights:
 
     def _submit(self, task: Any, flight: _Flight) -> None:
         files = read_run_files(self.study_dir / flight.run.folder)
-        self.flying[task.remote(flight.run, files, cnnlab.__version__)] = flight
+        asking = task.options(
+            num_cpus=self.engine.cpus_per_run,
+            num_gpus=self.engine.gpus_per_run,
+            max_retries=0,  # retried here instead, seeded with what came back: a retry resumes
+            name=f"cnnlab {self.study_dir.name}/{flight.run.folder}",  # as Ray's tools list it
+        )
+        self.flying[asking.remote(flight.run, files, cnnlab.__version__)] = flight
 
     def _receive(self, task: Any, generator: Any, flight: _Flight) -> None:
         """The next message of a task: an epoch's files, its end, or the news that its worker died."""
@@ -252,6 +255,7 @@ def _train_in_scratch(run: PlannedRun, files: Files, version: str) -> Iterator[t
         folder = scratch / run.folder
         write_run_files(folder, files)
         changed = ChangedFiles(folder)
+        _resume_with(RunFolder(folder), threads)
         messages: queue.Queue[tuple[str, Any]] = queue.Queue()
 
         def send_epoch(row: dict[str, Any]) -> None:  # after each epoch's files are written
@@ -272,6 +276,14 @@ def _train_in_scratch(run: PlannedRun, files: Files, version: str) -> Iterator[t
             yield "epoch", None, payload
         worker.join()
         yield "done", {**payload, "node": node}, changed.take()
+
+
+def _resume_with(folder: RunFolder, threads: int) -> None:
+    """A run started with every core of its machine (train.threads unset) resumes with the task's CPUs: its
+    scratch copy's config says so (a setting no engine compares), and the study's copy hears it back."""
+    with contextlib.suppress(UserError):  # a config it cannot read fails the run in _run_one, with its message
+        if folder.has_run() and (config := folder.read_config()).train.threads is None:
+            folder.write_config(with_overrides(config, {"train": {"threads": threads}}))
 
 
 @contextlib.contextmanager
