@@ -10,6 +10,7 @@ later cnnlab adds to runs travels too; hidden ones (the claim, files being writt
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from cnnlab.fileio import atomic_write
@@ -38,8 +39,14 @@ def write_run_files(folder: str | Path, files: Files) -> None:
     """Write `files` into the run folder, each atomically, the resume state and then the summary last."""
     folder = Path(folder)
     for name in sorted(files, key=lambda name: (LAST.index(name) + 1 if name in LAST else 0, name)):
-        data = files[name]
-        atomic_write(folder / _inside(name), lambda tmp, data=data: tmp.write_bytes(data))
+        atomic_write(folder / _inside(name), _writing(files[name]))
+
+
+def _writing(data: bytes) -> Callable[[Path], None]:
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
+
+    return write
 
 
 def _inside(name: str) -> PurePosixPath:

@@ -147,9 +147,9 @@ def writer_first(world: World | None, work: Callable[[], T]) -> T:
     return kept[0] if world.writer else work()
 
 
-def share_of(world: World | None) -> dict[str, int]:
-    """BatchIterator's arguments for this process's share of every batch."""
-    return {"rank": world.rank, "world_size": world.size} if world is not None else {}
+def share_of(world: World | None) -> tuple[int, int]:
+    """(rank, world_size): BatchIterator's arguments for this process's share of every batch."""
+    return (world.rank, world.size) if world is not None else (0, 1)
 
 
 def check_shares(world: World | None, batch_sizes: dict[str, int], split_sizes: dict[str, int]) -> None:

@@ -136,6 +136,7 @@ def _run(
     )
     prep = fit_preprocess(splits.train, config.data.preprocess, config.data.zca_epsilon)
     augment = _augment(config, splits)
+    rank, world_size = share_of(world)
     batches: dict[str, BatchIterator | None] = {
         name: BatchIterator(
             samples,
@@ -149,7 +150,8 @@ def _run(
             storage=config.data.storage,
             memory_format=compute.memory_format,
             name=name,
-            **share_of(world),
+            rank=rank,
+            world_size=world_size,
         )
         for name, samples in (("train", splits.train), ("val", splits.val), ("test", splits.test))
     }
