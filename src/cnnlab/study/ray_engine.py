@@ -98,17 +98,17 @@ class RayEngine:
         """Connect to Ray; whether this call started it (and so stops it at the end)."""
         if ray.is_initialized():
             return False
-        quiet = {"logging_level": logging.ERROR, "include_dashboard": False}
         try:
             if self.address is None:
-                ray.init(num_cpus=usable_cores(), **quiet)
+                ray.init(num_cpus=usable_cores(), include_dashboard=False, logging_level=logging.ERROR)
                 log.info("started a local Ray of %d cores", usable_cores())
             else:
-                ray.init(address=self.address, **quiet)
+                ray.init(address=self.address, logging_level=logging.ERROR)
         except ConnectionError as err:
             raise UserError(
-                f"cannot join the Ray cluster at '{self.address}' ({err}): start it with `ray start --head` "
-                "on its head machine, and give --address HEAD:6379"
+                f"cannot join the Ray cluster at '{self.address}' ({err}): is it running (`ray start --head` on its "
+                "head machine, then --address HEAD:6379)? A cluster whose head has a Ray token (~/.ray/auth_token) "
+                "needs the same file here and, with --address HOST:PORT, RAY_AUTH_MODE=token in the environment"
             ) from None
         return True
 
@@ -151,8 +151,11 @@ class _Flights:
                 held = contextlib.ExitStack()
                 try:
                     held.enter_context(claim(self.study_dir / run.folder))
-                except RunInUse as err:
+                except RunInUse as err:  # trained by another process: left to it, as the local engine does
                     self.record(run, {"status": "busy", "message": str(err), "summary": {}, "seconds": 0.0})
+                    continue
+                except UserError as err:  # e.g. a file where its folder should be
+                    self.record(run, _failed(str(err)))
                     continue
                 self._submit(task, _Flight(run, held))
             while self.flying:
