@@ -77,7 +77,7 @@ def on_ray(
 def local_ray() -> Callable[[], None]:
     import ray
 
-    ray.init(num_cpus=usable_cores(), include_dashboard=False, logging_level=logging.ERROR)
+    ray.init(address="local", num_cpus=usable_cores(), include_dashboard=False, logging_level=logging.ERROR)
     return ray.shutdown
 
 

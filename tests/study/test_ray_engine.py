@@ -36,6 +36,7 @@ def local_ray(tmp_path_factory: pytest.TempPathFactory):
     """A local Ray of two CPUs for this module's tests (the engine uses a Ray it finds started)."""
     data = tmp_path_factory.mktemp("ray-data")
     ray.init(
+        address="local",  # a Ray of its own, whatever else runs on this machine
         num_cpus=2,
         include_dashboard=False,
         logging_level=logging.ERROR,

@@ -40,7 +40,7 @@ from cnnlab.claim import CLAIM, RunInUse, claim, holder
 from cnnlab.config import with_overrides
 from cnnlab.errors import UserError
 from cnnlab.machine import usable_cores
-from cnnlab.runs import RunFolder
+from cnnlab.runs import STATE, RunFolder
 
 from .run_files import ChangedFiles, Files, read_run_files, write_run_files
 from .runner import Record, _run_one
@@ -100,7 +100,9 @@ class RayEngine:
             return False
         try:
             if self.address is None:
-                ray.init(num_cpus=usable_cores(), include_dashboard=False, logging_level=logging.ERROR)
+                # "local": a Ray of its own, even where `ray start` runs one on this machine (which plain
+                # ray.init() would join)
+                ray.init(address="local", num_cpus=usable_cores(), include_dashboard=False, logging_level=logging.ERROR)
                 log.info("started a local Ray of %d cores", usable_cores())
             else:
                 ray.init(address=self.address, logging_level=logging.ERROR)
@@ -157,11 +159,21 @@ class _Flights:
                 except UserError as err:  # e.g. a file where its folder should be
                     self.record(run, _failed(str(err)))
                     continue
-                self._submit(task, _Flight(run, held))
+                try:
+                    self._submit(task, _Flight(run, held))
+                except BaseException:
+                    held.close()
+                    raise
             while self.flying:
                 ready, _ = self.ray.wait(list(self.flying), num_returns=1)
                 for generator in ready:
-                    self._receive(task, generator, self.flying.pop(generator))
+                    flight = self.flying.pop(generator)
+                    try:
+                        self._receive(task, generator, flight)
+                    except BaseException:
+                        if flight not in self.flying.values():  # not back in flight: release its run now
+                            flight.held.close()
+                        raise
         finally:
             for generator, flight in self.flying.items():  # interrupted: stop the tasks, release their runs
                 with contextlib.suppress(Exception):
@@ -223,7 +235,7 @@ def _failed(message: str) -> dict[str, Any]:
 def _resume_epoch(folder: Path) -> int:
     """The epoch a resume of the run in `folder` continues after (0: from the start)."""
     run = RunFolder(folder)
-    if not (folder / "state.pt").is_file():
+    if not run.file(STATE).is_file():
         return 0
     return max((row["epoch"] for row in run.read_metrics()), default=0)
 
