@@ -115,3 +115,33 @@ def test_points_batches(prep) -> None:
     it = BatchIterator(samples, fit_preprocess(samples, "standardize"), batch_size=7, train=True)
     shapes = [b.shape for b, _ in it]
     assert shapes[0] == (7, 2) and sum(s[0] for s in shapes) == 30
+
+
+@pytest.mark.parametrize("storage", ["memory", "stream"])
+@pytest.mark.parametrize(("n", "world_size"), [(103, 2), (103, 4), (83, 4), (100, 3), (3, 3)])
+def test_processes_share_each_batch_and_see_every_example_once(prep, monkeypatch, storage, n, world_size) -> None:
+    """Each process of a distributed run takes its share of every batch of the one seeded order: together
+    they see each example once an epoch, in the batches one process would (a last batch too small to give
+    every process an example joins the one before it: 103 = 10 x 10 + 3 on 4 processes)."""
+    monkeypatch.setattr(batches_module, "STREAM_CHUNK_BYTES", 64 * 10 * 4)
+    samples = _samples(n)
+    prep = fit_preprocess(samples, "none")
+
+    def batches(**share) -> list[list[int]]:
+        it = BatchIterator(samples, prep, batch_size=10, train=True, seed=3, storage=storage, **share)
+        it.set_epoch(2)
+        ids = [_ids(x) for x, _ in it]
+        assert len(ids) == len(it)
+        return ids
+
+    whole = batches()
+    shares = [batches(rank=rank, world_size=world_size) for rank in range(world_size)]
+    steps = len(shares[0])
+    assert all(len(share) == steps for share in shares)  # every process takes the same number of steps
+    together = [sorted(i for share in shares for i in share[step]) for step in range(steps)]
+    if steps < len(whole):  # the tail joined the batch before it
+        whole = [*whole[:-2], whole[-2] + whole[-1]]
+    alone = storage == "stream" and n == 83  # streamed, the tail was a chunk of its own, so it joined the chunk
+    assert (together == [sorted(batch) for batch in whole]) != alone  # before it, shuffled as one: other batches
+    assert all(share[step] for share in shares for step in range(steps))  # no process gets an empty batch
+    assert sorted(i for batch in together for i in batch) == list(range(n))

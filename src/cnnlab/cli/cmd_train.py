@@ -1,4 +1,8 @@
-"""`cnnlab train [CONFIG.yaml] [key=value ...] [--out DIR] [--resume]`: one training run."""
+"""`cnnlab train [CONFIG.yaml] [key=value ...] [--out DIR] [--resume]`: one training run.
+
+Under `torchrun --nproc_per_node N -m cnnlab train ...` the same command trains one run on N processes;
+only rank 0 prints.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from cnnlab.errors import UserError
 from cnnlab.runs import SPLITS
 from cnnlab.train import RunResult, resume, train
 from cnnlab.train.budget import BUDGET_FILE, parse_budget, train_to_budget
+from cnnlab.train.distributed import writes_results
 
 EXIT = {"completed": 0, "early_stopped": 0, "diverged": 2, "interrupted": 130}
 
@@ -20,7 +25,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     p = verbs.add_parser(
         "train",
         help="train one run: CONFIG.yaml and/or key=value overrides",
-        description="Train one run. Without a config file the defaults train tme2 on CIFAR-10.",
+        description="Train one run. Without a config file the defaults train tme2 on CIFAR-10. "
+        "`torchrun --nproc_per_node N -m cnnlab train ...` trains it on N processes (DistributedDataParallel).",
     )
     p.add_argument("args", nargs="*", metavar="CONFIG.yaml | key=value", help="a YAML config, then overrides")
     p.add_argument(
@@ -64,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         out = args.out or default_out(config)
         result = train(config, out, progress=args.progress)
-    print_result(result)
+    if writes_results():
+        print_result(result)
     return EXIT.get(result.status, 1)
 
 

@@ -171,9 +171,14 @@ class ModelConfig(BaseModel):
     model_config = ConfigDict(extra="allow", validate_assignment=True)
 
     name: str = "tme2"
+    sync_bn: bool = Field(
+        False,
+        description="on several processes (torchrun), batch norm over the whole batch rather than each "
+        "process's share (CUDA only)",
+    )
 
     def options(self) -> dict[str, Any]:
-        """The model's own options, everything but the name."""
+        """The model's own options, everything but the name and sync_bn (which are cnnlab's, not the model's)."""
         return dict(self.model_extra or {})
 
 

@@ -4,6 +4,10 @@ A split that fits the device's memory budget is normalised once and kept there (
 batch is then an index, plus augmentation on the whole batch. A split too large for that streams
 from the (memory-mapped) decoded cache in chunks ("stream"), read in storage order, normalised on
 the device, and shuffled within the chunk. `auto` chooses, and says so.
+
+In a run on several processes (DistributedDataParallel), every process draws the same order and
+splits each batch of `batch_size` into its share (`rank`, `world_size`): together they see every
+example once an epoch, in the same global batches as one process would.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ log = logging.getLogger("cnnlab")
 
 MEMORY_BUDGET_FRACTION = 0.4  # of the device's free memory, for one split's tensors
 STREAM_CHUNK_BYTES = 256 << 20
+MIX_STREAM = 1 << 16  # the generator streams of mixup / CutMix (one a process), apart from the augmentation's
 
 
 def choose_storage(nbytes: int, device: torch.device, requested: str = "auto") -> tuple[str, str]:
@@ -42,8 +47,12 @@ def choose_storage(nbytes: int, device: torch.device, requested: str = "auto") -
 
 
 def epoch_generator(seed: int, epoch: int, device: torch.device, stream: int = 0) -> torch.Generator:
-    """A generator for one epoch's shuffling and augmentation, the same for the same (seed, epoch); another
-    `stream` gives another sequence (the mixing draws its own, so turning it on changes no other draw)."""
+    """A generator for one epoch's shuffling and augmentation, the same for the same (seed, epoch).
+
+    Another `stream` gives another generator of the same epoch: each process of a distributed run draws
+    its own augmentation from one, after the order they all share, and mixup / CutMix draw from their own
+    (so turning them on changes no other draw).
+    """
     entropy = [seed, epoch, stream] if stream else [seed, epoch]
     state = int(np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0] >> 1)
     return torch.Generator(device=device).manual_seed(state)
@@ -68,7 +77,11 @@ class BatchIterator:
         memory_format: torch.memory_format = torch.contiguous_format,
         name: str = "",
         mix: BatchMix | None = None,
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is not one of the {world_size} processes")
         self.samples = samples
         self.preprocess = preprocess.to(device)
         self.batch_size = batch_size
@@ -81,6 +94,7 @@ class BatchIterator:
         self.memory_format = memory_format
         self.name = name
         self.mixer = mix
+        self.rank, self.world_size = rank, world_size
         self.epoch = 0
         self._mix_generator: torch.Generator | None = None
         self.storage, reason = choose_storage(self._stored_bytes(len(samples)), self.device, storage)
@@ -139,7 +153,15 @@ class BatchIterator:
 
     def __len__(self) -> int:
         n = len(self.samples)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if self.drop_last:
+            return n // self.batch_size
+        steps = -(-n // self.batch_size)
+        return steps - 1 if self._tail_joins_previous(n) else steps
+
+    def _tail_joins_previous(self, n: int) -> bool:
+        """Whether a last batch too small to give every process an example joins the batch before it."""
+        tail = n % self.batch_size
+        return self.world_size > 1 and 0 < tail < self.world_size and n > self.batch_size
 
     @property
     def num_examples(self) -> int:
@@ -149,7 +171,14 @@ class BatchIterator:
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         generator = epoch_generator(self.seed, self.epoch, self.device)
         if self.mixer is not None and self.train:
-            self._mix_generator = epoch_generator(self.seed, self.epoch, self.device, stream=1)
+            self._mix_generator = epoch_generator(self.seed, self.epoch, self.device, stream=MIX_STREAM + self.rank)
+        # one process draws order and augmentation from one generator; several share the order and each
+        # draws its augmentation from a generator of its own, so no two processes repeat each other's draws
+        draws = (
+            generator
+            if self.world_size == 1
+            else epoch_generator(self.seed, self.epoch, self.device, stream=self.rank + 1)
+        )
         flips = None if self._flip_half is None else self._flip_half ^ bool(self.epoch % 2)
         self.epoch += 1
         n = len(self.samples)
@@ -162,14 +191,21 @@ class BatchIterator:
         )
         if self._resident is not None:
             for idx in self._batch_indices(order):
-                yield self._batch(self._resident, self._labels, idx, generator, flips, idx)
+                yield self._batch(self._resident, self._labels, idx, draws, flips, idx)
         else:
-            yield from self._stream(order.cpu().numpy(), generator, flips)
+            yield from self._stream(order.cpu().numpy(), generator, draws, flips)
 
     def _batch_indices(self, order: torch.Tensor) -> Iterator[torch.Tensor]:
-        stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
-        for start in range(0, stop, self.batch_size):
-            yield order[start : start + self.batch_size]
+        """Batches of `order` (this process's share of each, in a distributed run)."""
+        n = len(order)
+        stop = n - n % self.batch_size if self.drop_last else n
+        starts = list(range(0, stop, self.batch_size))
+        if not self.drop_last and self._tail_joins_previous(n):
+            starts.pop()
+        for k, start in enumerate(starts):
+            end = starts[k + 1] if k + 1 < len(starts) else stop
+            batch = order[start:end]
+            yield batch if self.world_size == 1 else batch[self.rank :: self.world_size]
 
     def _batch(
         self,
@@ -192,12 +228,19 @@ class BatchIterator:
         return x, labels[idx]
 
     def _stream(
-        self, order: np.ndarray, generator: torch.Generator, flips: torch.Tensor | None
+        self, order: np.ndarray, generator: torch.Generator, draws: torch.Generator, flips: torch.Tensor | None
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Chunks of whole batches, read in storage order, the next one prefetched in a thread."""
+        """Chunks of whole batches, read in storage order, the next one prefetched in a thread; `generator`
+        shuffles within a chunk and `draws` augments (the same generator on one process)."""
         per_chunk = max(1, STREAM_CHUNK_BYTES // (self._stored_bytes(self.batch_size))) * self.batch_size
-        # every chunk but the last holds whole batches, so drop_last acts as in memory mode
-        pieces = [np.sort(order[i : i + per_chunk]) for i in range(0, len(order), per_chunk)]
+        # every chunk but the last holds whole batches, so drop_last acts as in memory mode; a tail that joins
+        # the batch before it (a distributed run's) joins that batch's chunk (whose batches then differ from
+        # one process's: they are shuffled within the larger chunk)
+        starts = list(range(0, len(order), per_chunk))
+        if len(starts) > 1 and len(order) - starts[-1] < self.world_size and self._tail_joins_previous(len(order)):
+            starts.pop()
+        ends = [*starts[1:], len(order)]
+        pieces = [np.sort(order[start:end]) for start, end in zip(starts, ends, strict=True)]
         pin = self.device.type == "cuda"
         with ThreadPoolExecutor(1) as reader:
             pending: Future | None = reader.submit(self._read, pieces[0], pin) if pieces else None
@@ -214,7 +257,7 @@ class BatchIterator:
                     else torch.arange(len(piece), device=self.device)
                 )
                 for idx in self._batch_indices(local):
-                    yield self._batch(x, y, idx, generator, flips, positions[idx])
+                    yield self._batch(x, y, idx, draws, flips, positions[idx])
 
     def _read(self, rows: np.ndarray, pin: bool) -> torch.Tensor:
         raw = tensor_from_numpy(self.samples.take(rows))

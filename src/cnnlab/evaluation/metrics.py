@@ -3,7 +3,7 @@ recall and F1 from it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -40,6 +40,14 @@ class MetricMeter:
         if self.track_confusion:
             counts = confusion_matrix(output.argmax(1), target, output.shape[1])
             self.confusion_counts = counts if self.confusion_counts is None else self.confusion_counts + counts
+
+    def combine(self, total: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        """Replace the sums (and the confusion counts) with `total` of them: their sum over the processes of a
+        distributed run."""
+        sums = total(torch.cat([self.sums, torch.tensor([self.count], dtype=torch.float64, device=self.sums.device)]))
+        self.sums, self.count = sums[:3], int(sums[3].item())
+        if self.confusion_counts is not None:
+            self.confusion_counts = total(self.confusion_counts)
 
     def result(self) -> dict[str, float]:
         """{'loss', 'top1', 'top5'} averaged over the examples seen."""

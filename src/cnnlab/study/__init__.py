@@ -1,6 +1,7 @@
 """Studies: a base config, variants and seeds expanded into runs, run (and resumed) into one folder.
 
 outcome = run_study(load_spec("rdfia-homework"), "studies/rdfia", overrides=["train.epochs=2"])
+outcome = run_study(spec, "studies/rdfia", engine=RayEngine(address="auto"))   # cnnlab.study.ray_engine
 
 Reading a study folder (`collect`, `read_plan`, `read_results`) never imports the trainer: the runner
 (`run_study`, `StudyOutcome`) is loaded on first use, so the report and other readers stay light.

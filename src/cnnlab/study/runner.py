@@ -1,20 +1,23 @@
 """Running a study: every planned run once, skipping finished ones, resuming stopped ones.
 
 A failed or diverged run is recorded and the study goes on; Ctrl-C stops it (resumable).
-`workers > 1` runs that many runs at once in separate processes, splitting the cores.
+`workers > 1` runs that many runs at once in separate processes, splitting the cores; an `engine`
+(`cnnlab.study.ray_engine.RayEngine`) runs them elsewhere. Every engine shares the planning, the
+recording of results and the report here, and trains each run with `_run_one`.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -51,6 +54,18 @@ class StudyOutcome:
     seconds: float = 0.0
 
 
+Record = Callable[[PlannedRun, dict[str, Any]], None]  # a run's result (as `_run_one` returns it) into the study
+
+
+class StudyEngine(Protocol):
+    """Trains a study's runs somewhere other than this process's pool (e.g. on Ray)."""
+
+    def run(self, study_dir: Path, todo: Sequence[PlannedRun], record: Record) -> None:
+        """Train (or resume) every run of `todo` into `study_dir/<run.folder>`, passing each result to `record`
+        as it comes; a KeyboardInterrupt stops it (resumable)."""
+        ...
+
+
 def run_study(
     spec: StudySpec,
     out_dir: str | Path,
@@ -58,8 +73,10 @@ def run_study(
     workers: int = 1,
     max_runs: int = MAX_RUNS,
     rerun_changed: bool = False,
+    engine: StudyEngine | None = None,
 ) -> StudyOutcome:
-    """Run (or resume) the study described by `spec` in `out_dir`.
+    """Run (or resume) the study described by `spec` in `out_dir`: in this process, in a pool of `workers`,
+    or on `engine`.
 
     A run folder that holds a run of another config than the plan's (finished or not) stops the study
     before anything is trained, unless `rerun_changed`: then that run is trained again, replacing it.
@@ -70,11 +87,16 @@ def run_study(
     check_reference(spec, run_names(runs), baseline_of(spec, runs))  # before any training, not in the report
     if workers < 1:
         raise UserError("--workers must be at least 1")
+    if engine is not None and workers != 1:
+        raise UserError("--workers is for the local engine: on another engine each run asks for its own cores")
     outcome = StudyOutcome(study_dir, len(runs))
     started = time.perf_counter()
     todo, outcome.skipped, changed = _triage(study_dir, runs)
     if changed and not rerun_changed:
         raise UserError(_changed_message(study_dir, changed))
+    for folder in changed:  # --rerun-changed: each replaced before any engine starts it again
+        with claim(study_dir / folder):  # never under a process that trains it
+            RunFolder(study_dir / folder).clear()
     _check_models(spec, todo)
     _write_plan(study_dir, spec, overrides, runs)
     log.info(
@@ -87,15 +109,18 @@ def run_study(
         len(outcome.skipped),
     )
     try:
-        if workers == 1:
+        if engine is not None:
+            done = itertools.count(1)
+            engine.run(study_dir, todo, lambda run, res: _record(study_dir, outcome, run, res, next(done), len(todo)))
+        elif workers == 1:
             for k, run in enumerate(todo, start=1):
                 log.info("[%d/%d] %s seed %d: training", k, len(todo), run.variant, run.seed)
-                result = _run_one(study_dir, run, threads=None, rerun_changed=rerun_changed)
+                result = _run_one(study_dir, run, threads=None)
                 _record(study_dir, outcome, run, result, k, len(todo))
                 if result["status"] == "interrupted":
                     raise KeyboardInterrupt
         else:
-            _run_in_pool(study_dir, todo, workers, outcome, rerun_changed)
+            _run_in_pool(study_dir, todo, workers, outcome)
     except KeyboardInterrupt:
         outcome.interrupted = True
         log.warning("study interrupted: run the same command again to continue where it stopped")
@@ -155,24 +180,33 @@ def _check_models(spec: StudySpec, todo: Sequence[PlannedRun]) -> None:
 
 
 def _run_one(
-    study_dir: Path, run: PlannedRun, threads: int | None, in_pool: bool = False, rerun_changed: bool = False
+    study_dir: Path,
+    run: PlannedRun,
+    threads: int | None,
+    in_pool: bool = False,
+    callbacks: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """Train (or resume) one run; never raises for a bad run, returns its status and message.
 
     A run's own set-up and epoch lines are left out (the study prints a line a run); on a terminal
     a progress bar shows the run in flight (not in worker processes, whose bars would collide).
+    `callbacks` hook into its fit loop (an engine's, to send each epoch's files back).
     """
     training_log = logging.getLogger("cnnlab.train")
     level = training_log.level
     training_log.setLevel(logging.WARNING)
     try:
-        return _train_quietly(study_dir, run, threads, progress=False if in_pool else None, rerun=rerun_changed)
+        return _train_quietly(study_dir, run, threads, progress=False if in_pool else None, callbacks=callbacks)
     finally:
         training_log.setLevel(level)
 
 
 def _train_quietly(
-    study_dir: Path, run: PlannedRun, threads: int | None, progress: bool | None, rerun: bool
+    study_dir: Path,
+    run: PlannedRun,
+    threads: int | None,
+    progress: bool | None,
+    callbacks: Sequence[Any] = (),
 ) -> dict[str, Any]:
     folder = RunFolder(study_dir / run.folder)
     config = run.config
@@ -182,15 +216,15 @@ def _train_quietly(
     try:
         started = folder.has_run()
         if started and (changed := config_differences(folder.read_config(), config)):
-            if not rerun:
-                raise UserError(
-                    f"'{folder.path}' holds a run with another config (differs in {', '.join(changed)}): "
-                    "add --rerun-changed to train it again, or run the study into another --out folder"
-                )
-            with claim(folder.path):  # never under a process that trains it
-                folder.clear()
-            started = False
-        result = resume(folder.path, progress=progress) if started else train(config, folder.path, progress=progress)
+            raise UserError(
+                f"'{folder.path}' holds a run with another config (differs in {', '.join(changed)}): "
+                "add --rerun-changed to train it again, or run the study into another --out folder"
+            )
+        result = (
+            resume(folder.path, progress=progress, callbacks=callbacks)
+            if started
+            else train(config, folder.path, progress=progress, callbacks=callbacks)
+        )
         summary = result.summary
         return {
             "status": result.status,
@@ -231,15 +265,13 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _run_in_pool(
-    study_dir: Path, todo: list[PlannedRun], workers: int, outcome: StudyOutcome, rerun_changed: bool
-) -> None:
+def _run_in_pool(study_dir: Path, todo: list[PlannedRun], workers: int, outcome: StudyOutcome) -> None:
     threads = max(1, usable_cores() // workers)
     log.info("running %d at a time in separate processes, %d thread(s) each", workers, threads)
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no torch threads inherited by fork
     # the workers die with this process: killed alone, it must not leave them training (workers.py)
     with ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-        futures = {pool.submit(_run_one, study_dir, run, threads, True, rerun_changed): run for run in todo}
+        futures = {pool.submit(_run_one, study_dir, run, threads, True): run for run in todo}
         try:
             for k, future in enumerate(as_completed(futures), start=1):
                 run = futures[future]

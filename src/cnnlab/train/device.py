@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -14,6 +15,9 @@ from cnnlab.errors import UserError
 from cnnlab.machine import native_bf16, usable_cores
 
 log = logging.getLogger("cnnlab.train")
+
+if TYPE_CHECKING:
+    from .distributed import World
 
 
 def resolve_device(name: str) -> torch.device:
@@ -41,6 +45,12 @@ class Compute:
     channels_last: bool
     threads: int
     compile: bool
+    world: World | None = None  # the processes training this run together (torchrun), or None for one
+
+    @property
+    def backend(self) -> str | None:
+        """How the processes of a distributed run talk: gloo or nccl (None for one process)."""
+        return self.world.backend(self.device) if self.world is not None else None
 
     @property
     def autocast_dtype(self) -> torch.dtype | None:
@@ -67,7 +77,8 @@ class Compute:
         if self.compile:
             extras.append("compiled")
         threads = f", {self.threads} threads" if self.device.type == "cpu" else ""
-        return f"{self.device}{threads} ({', '.join(extras)})"
+        world = f" x {self.world.size} processes ({self.backend})" if self.world is not None else ""
+        return f"{self.device}{threads}{world} ({', '.join(extras)})"
 
 
 _ALLOCATOR_TUNED = False
@@ -109,8 +120,11 @@ def check_threads(config: TrainConfig) -> None:
         )
 
 
-def resolve_compute(config: TrainConfig) -> Compute:
+def resolve_compute(config: TrainConfig, world: World | None = None) -> Compute:
     """Turn `auto` choices into concrete ones and apply the thread count.
+
+    In a distributed run (`world`) each process takes its own GPU (its local rank) or, on the CPU, its
+    part of the machine's cores (`train.threads` still wins).
 
     bf16 autocast where the device computes bf16 natively (CUDA, and CPUs with AVX512-BF16 or AMX);
     fp32 elsewhere (emulated bf16 was slower on the 2-core Zen 3 reference CPU). channels_last on
@@ -119,6 +133,9 @@ def resolve_compute(config: TrainConfig) -> Compute:
     default format.
     """
     device = resolve_device(config.device)
+    if world is not None and device.type == "cuda":
+        device = torch.device("cuda", world.local_rank)
+        torch.cuda.set_device(device)
     precision = config.precision
     if precision == "auto":
         precision = "bf16" if native_bf16(device) else "fp32"
@@ -126,7 +143,8 @@ def resolve_compute(config: TrainConfig) -> Compute:
         raise UserError("train.precision=fp16 needs CUDA; use bf16 or fp32 on this device")
     auto_channels_last = device.type in ("cuda", "cpu")
     channels_last = auto_channels_last if config.channels_last == "auto" else bool(config.channels_last)
-    threads = min(config.threads or usable_cores(), usable_cores())
+    share = max(1, usable_cores() // (world.local_size if world is not None else 1))  # a process's part
+    threads = min(config.threads or share, usable_cores())
     if config.threads is not None and threads < config.threads:  # a run resumed on a smaller machine
         log.warning("train.threads=%d, but this process may use %d core(s): it uses those", config.threads, threads)
     if device.type == "cuda":
@@ -136,4 +154,4 @@ def resolve_compute(config: TrainConfig) -> Compute:
         if config.keep_freed_memory:
             keep_freed_memory()
     compile_model = device.type == "cuda" if config.compile == "auto" else bool(config.compile)
-    return Compute(device, precision, channels_last, threads, compile_model)
+    return Compute(device, precision, channels_last, threads, compile_model, world)

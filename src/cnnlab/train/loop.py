@@ -29,6 +29,7 @@ from .optim import current_lr
 
 log = logging.getLogger("cnnlab.train")
 
+
 class Diverged(Exception):
     """The training loss became NaN or infinite."""
 
@@ -77,9 +78,11 @@ class RunResult:
         return next((row for row in self.history if row["epoch"] == epoch), {})
 
 
-def seed_epoch(seed: int, epoch: int) -> None:
-    """Seed torch's global generator (dropout, ...) from (seed, epoch), so a resumed epoch replays exactly."""
-    torch.manual_seed(int(np.random.SeedSequence([seed, epoch, 1]).generate_state(1, dtype=np.uint64)[0] >> 1))
+def seed_epoch(seed: int, epoch: int, stream: int = 0) -> None:
+    """Seed torch's global generator (dropout, ...) from (seed, epoch), so a resumed epoch replays exactly;
+    `stream` > 0 for each process of a distributed run, which draws its own dropout for its share."""
+    entropy = [seed, epoch, 1, stream] if stream else [seed, epoch, 1]
+    torch.manual_seed(int(np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0] >> 1))
 
 
 def train_one_epoch(
@@ -108,8 +111,12 @@ def train_one_epoch(
             loss = criterion(output, target)
         if step % check == 0 or step == steps:
             value = float(loss.detach())
-            if not math.isfinite(value):
-                raise Diverged(epoch, step, steps, current_lr(optimizer), value)
+            diverged = not math.isfinite(value)
+            if compute.world is not None:  # every process stops together, or the others wait for it
+                diverged = compute.world.anywhere(diverged, compute.device)
+            if diverged:
+                shown = value if not math.isfinite(value) else math.nan  # the process that saw it says what it was
+                raise Diverged(epoch, step, steps, current_lr(optimizer), shown)
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()
@@ -137,6 +144,8 @@ def train_one_epoch(
         bar.close()
     for callback in settings.callbacks:
         callback.on_train_epoch_end(epoch)
+    if compute.world is not None:
+        meter.combine(compute.world.total)  # every process's share of the epoch
     seconds = time.perf_counter() - start
     return {**meter.result(), "images": meter.count, "seconds": seconds}
 
@@ -165,6 +174,8 @@ def evaluate(
         loss = criterion(output, y)
         meter.update(loss, output.float(), y)
     model.train(was_training)
+    if compute.world is not None:
+        meter.combine(compute.world.total)
     confusion = meter.confusion_counts.tolist() if meter.confusion_counts is not None else None
     return {**meter.result(), "confusion": confusion}
 
@@ -213,7 +224,7 @@ def fit(
             log.info("%s", _epoch_line(history[0], settings.epochs))
         for epoch in range(done + 1, settings.epochs + 1):
             started = time.perf_counter()
-            seed_epoch(settings.seed, epoch)
+            seed_epoch(settings.seed, epoch, compute.world.rank + 1 if compute.world is not None else 0)
             train_batches.set_epoch(epoch)
             for callback in callbacks:
                 callback.on_epoch_start(epoch)
@@ -248,9 +259,7 @@ def fit(
             for callback in callbacks:
                 callback.on_evaluation_end(row)
             folder.write_metrics(history)
-            folder.save_state(
-                TrainingState.capture(epoch, module, optimizer, scheduler, scaler, callbacks, progress)
-            )
+            folder.save_state(TrainingState.capture(epoch, module, optimizer, scheduler, scaler, callbacks, progress))
             log.info("%s", _epoch_line(row, settings.epochs, train))
             for callback in callbacks:
                 callback.on_epoch_end(row)

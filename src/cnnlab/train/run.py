@@ -1,8 +1,13 @@
 """`train(config, out_dir)` starts one run from a config (data, model, optimiser, fit, run folder);
-`resume(out_dir)` continues a stopped one from its saved config and resume state."""
+`resume(out_dir)` continues a stopped one from its saved config and resume state.
+
+Both run on one process, or on the several that torchrun starts (`train/distributed.py`): rank 0 then
+claims and writes the run folder and tells the others what it decided.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import platform
 import sys
@@ -39,6 +44,18 @@ from .averaging import Lookahead
 from .callbacks import Callback, ModelEpochHook, as_callbacks
 from .clipping import GradientClipping
 from .device import Compute, check_threads, resolve_compute
+from .distributed import (
+    SyncBuffers,
+    World,
+    agree,
+    check_shares,
+    data_parallel,
+    folder_for,
+    joined,
+    share_of,
+    sync_batch_norm,
+    writer_first,
+)
 from .ema import ExponentialMovingAverage
 from .loop import FitSettings, RunResult, fit
 from .optim import build_optimizer, build_scheduler
@@ -62,12 +79,17 @@ def train(
     """
     folder = RunFolder(out_dir)
     check_threads(config.train)
-    with claim(folder.path):  # held while training: a second process on this folder is told and stops
-        if folder.has_run():
-            raise UserError(
-                f"'{folder.path}' already holds a run: add --resume to continue it, or choose another --out folder"
-            )
-        return _run(config, folder, None, progress, callbacks)
+    with joined() as world, contextlib.ExitStack() as held:
+
+        def start() -> None:
+            held.enter_context(claim(folder.path))  # held while training: a second process is told and stops
+            if folder.has_run():
+                raise UserError(
+                    f"'{folder.path}' already holds a run: add --resume to continue it, or choose another --out folder"
+                )
+
+        agree(world, start)  # on the writer (rank 0) of several processes, which tells the others
+        return _run(config, folder_for(world, folder), None, progress, callbacks, world)
 
 
 def resume(
@@ -82,16 +104,25 @@ def resume(
     command line that repeats it).
     """
     folder = RunFolder(out_dir)
-    if not folder.has_run():
-        raise UserError(f"nothing to resume in '{folder.path}': it holds no run (drop --resume to start one)")
-    with claim(folder.path):  # a run being trained elsewhere is not resumed beside it
-        saved, state = _resume_point(folder, config)
-        if state is None and folder.status() in FINISHED:
-            log.info("%s already finished (%s): nothing to do", folder.path, folder.status())
-            return RunResult(folder, folder.status() or "", folder.read_summary() or {}, folder.read_metrics())
+    with joined() as world, contextlib.ExitStack() as held:
+
+        def start() -> tuple[RunConfig, TrainingState | None, RunResult | None]:
+            if not folder.has_run():
+                raise UserError(f"nothing to resume in '{folder.path}': it holds no run (drop --resume to start one)")
+            held.enter_context(claim(folder.path))  # a run being trained elsewhere is not resumed beside it
+            saved, state = _resume_point(folder, config)
+            if state is None and folder.status() in FINISHED:
+                status = folder.status() or ""
+                log.info("%s already finished (%s): nothing to do", folder.path, status)
+                return saved, None, RunResult(folder, status, folder.read_summary() or {}, folder.read_metrics())
+            return saved, state, None
+
+        saved, state, finished = agree(world, start)  # read by the writer, given to every process
+        if finished is not None:
+            return finished
         if state is None:
             _warn_restart(folder)
-        return _run(saved, folder, state, progress, callbacks)
+        return _run(saved, folder_for(world, folder), state, progress, callbacks, world)
 
 
 def _warn_restart(folder: RunFolder) -> None:
@@ -116,11 +147,16 @@ def _run(
     state: TrainingState | None,
     progress: bool | None,
     hooks: Sequence[Hook],
+    world: World | None = None,
 ) -> RunResult:
-    """Data, model, optimiser and schedule for `config`, then the fit loop from `state` (or from the start)."""
-    compute = resolve_compute(config.train)
+    """Data, model, optimiser and schedule for `config`, then the fit loop from `state` (or from the start).
+
+    On several processes (`world`) each takes its share of every batch, and the model trains under DDP.
+    """
+    compute = resolve_compute(config.train, world)
+    writer = world is None or world.writer
     torch.manual_seed(config.train.seed)
-    splits = load_splits(config.data)
+    splits = writer_first(world, lambda: load_splits(config.data))  # a download or decode happens once
     if config.schedule.name == "plateau" and len(splits.val) == 0:
         raise UserError(
             "schedule.name=plateau lowers the rate when the validation loss stalls, and this run has no validation "
@@ -128,15 +164,22 @@ def _run(
         )
     for note in splits.dataset.notes:
         log.info("%s: %s", splits.dataset.name, note)
+    check_shares(
+        world,
+        {"train.batch_size": config.train.batch_size, "train.eval_batch_size": config.train.eval_batch_size},
+        {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
+    )
     prep = fit_preprocess(splits.train, config.data.preprocess, config.data.zca_epsilon)
     augment = _augment(config, splits)
+    rank, world_size = share_of(world)
     batches: dict[str, BatchIterator | None] = {
-        name: split_batches(config, splits, name, prep, augment, compute) for name in ("train", "val", "test")
+        name: split_batches(config, splits, name, prep, augment, compute, rank, world_size)
+        for name in ("train", "val", "test")
     }
     train_batches = batches["train"]
     assert train_batches is not None
     steps_per_epoch = len(train_batches)
-    model = model_on_device(config, splits, augment, compute, train_batches if state is None else None)
+    model = model_on_device(config, splits, augment, compute, train_batches if state is None else None, world)
     optimizer = build_optimizer(model, config.optim)
     scheduler = build_scheduler(optimizer, config.schedule, config.train.epochs, steps_per_epoch)
     scaler = torch.amp.GradScaler("cuda") if compute.precision == "fp16" else None
@@ -147,22 +190,24 @@ def _run(
         *([lookahead] if lookahead.enabled else []),
         *([ExponentialMovingAverage(model, config.train.ema)] if config.train.ema else []),  # after lookahead
         *([PlateauSchedule(optimizer, config.schedule)] if config.schedule.name == "plateau" else []),
-        *([TensorBoardLogger(config, folder)] if config.train.tensorboard else []),
+        *([SyncBuffers(model)] if world is not None and any(True for _ in model.buffers()) else []),
+        *([TensorBoardLogger(config, folder)] if config.train.tensorboard and writer else []),
         *as_callbacks(list(hooks)),
     ]
     if state is not None:
         log.info("resuming %s after epoch %d", folder.path, state.epoch)
     else:
-        folder.path.mkdir(parents=True, exist_ok=True)
         folder.write_config(config)
         folder.save_preprocess(prep)
         folder.write_info(_run_info(config, splits, model, augment, compute))
-    runnable: nn.Module = torch.compile(model) if compute.compile else model  # type: ignore[assignment]
+    runnable = data_parallel(world, model, compute.device, find_unused=isinstance(model, EpochAware))
+    if compute.compile:
+        runnable = torch.compile(runnable)  # type: ignore[assignment]
     settings = FitSettings(
         epochs=config.train.epochs,
         seed=config.train.seed,
         early_stop=config.train.early_stop,
-        progress=_show_progress(config, progress),
+        progress=_show_progress(config, progress) and writer,
         divergence_check_every=1 if compute.device.type == "cpu" else 25,
         eval_every=config.train.eval_every,
         epoch_zero=config.train.epoch_zero,
@@ -188,9 +233,17 @@ def _run(
 
 
 def split_batches(
-    config: RunConfig, splits: Splits, name: str, prep: Preprocessor, augment: BatchAugment | None, compute: Compute
+    config: RunConfig,
+    splits: Splits,
+    name: str,
+    prep: Preprocessor,
+    augment: BatchAugment | None,
+    compute: Compute,
+    rank: int = 0,
+    world_size: int = 1,
 ) -> BatchIterator:
-    """The batches of split `name` ("train", "val" or "test") as the run trains or evaluates on them."""
+    """The batches of split `name` ("train", "val" or "test") as the run trains or evaluates on them (this
+    process's share of each, in a run of `world_size` processes)."""
     return BatchIterator(
         getattr(splits, name),
         prep,
@@ -204,6 +257,8 @@ def split_batches(
         memory_format=compute.memory_format,
         name=name,
         mix=BatchMix.from_config(config.data.augment, splits.dataset.num_classes) if name == "train" else None,
+        rank=rank,
+        world_size=world_size,
     )
 
 
@@ -213,10 +268,12 @@ def model_on_device(
     augment: BatchAugment | None,
     compute: Compute,
     init_from: BatchIterator | None,
+    world: World | None = None,
 ) -> nn.Module:
     """The run's model on the training device, initialised from the training images `init_from` when it
-    takes a data-dependent start (None when resuming: the saved weights replace it)."""
-    model = _build_model(config, splits, augment)
+    takes a data-dependent start (None when resuming: the saved weights replace it); with `model.sync_bn`
+    in a distributed run, its batch norms normalise over every process's share."""
+    model = sync_batch_norm(world, _build_model(config, splits, augment), config.model.sync_bn, compute.device)
     if init_from is not None and isinstance(model, InitFromData):
         model.init_from_data(_init_sample(init_from))
     model.to(compute.device)
@@ -299,6 +356,8 @@ def _run_info(config: RunConfig, splits: Splits, model: nn.Module, augment: Batc
         "split_counts": {"train": len(splits.train), "val": len(splits.val), "test": len(splits.test)},
         "params": sum(p.numel() for p in model.parameters()),
         "device": compute.describe(),
+        "world_size": compute.world.size if compute.world is not None else 1,  # processes training it (torchrun)
+        "backend": compute.backend,
         "hardware": hardware_description(),
         "versions": {
             "cnnlab": cnnlab.__version__,
