@@ -22,7 +22,7 @@ SPEC = {
 
 def _ignored_patterns() -> list[str]:
     lines = (line.strip() for line in GITIGNORE.read_text().splitlines())
-    return [line.rstrip("/") for line in lines if line and not line.startswith("#")]
+    return [line.rstrip("/") for line in lines if line and not line.startswith(("#", "!"))]
 
 
 def _strip_to_records(study: Path) -> list[Path]:
