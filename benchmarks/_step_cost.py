@@ -70,6 +70,11 @@ class ScopedBatches:
     def __len__(self) -> int:
         return len(self.batches)
 
+    def mix(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The trainer mixes each batch (mixup / CutMix) through its iterator: inside the data scope too."""
+        with torch.profiler.record_function(DATA_SCOPE):
+            return self.batches.mix(x, y)
+
     def __iter__(self) -> Iterator[Any]:
         iterator = iter(self.batches)
         while True:

@@ -75,6 +75,8 @@ def _lock(folder: Path, path: Path, attempts: int = 5) -> IO[str]:
         make_folder(folder)
         try:
             handle = open(path, "a+")  # noqa: SIM115 - held open for the whole claim: the lock lives with it
+        except FileNotFoundError:  # its last holder removed the empty folder in between: make it again
+            continue
         except OSError as err:
             raise WriteFailed(path, err.strerror or str(err)) from None
         if fcntl is None:

@@ -16,7 +16,7 @@ from cnnlab.config import load_config
 from cnnlab.errors import UserError
 from cnnlab.runs import RunFolder
 from cnnlab.train import train
-from cnnlab.train.distributed import World, agree, check_shares, sync_batch_norm
+from cnnlab.train.distributed import World, agree, check_same_compute, check_shares, folder_for, sync_batch_norm
 
 pytestmark = pytest.mark.skipif(not dist.is_gloo_available(), reason="torch was built without gloo")
 
@@ -111,3 +111,39 @@ def test_sync_bn_needs_cuda_and_shares_need_examples() -> None:
     with pytest.raises(UserError, match="the val split has 1 examples for 2 processes"):
         check_shares(world, {"train.batch_size": 8}, {"train": 10, "val": 1, "test": 0})
     assert agree(None, lambda: 42) == 42  # one process decides alone
+
+
+def test_processes_that_resolved_another_device_or_precision_stop_together(monkeypatch) -> None:
+    """`auto` is decided on each machine: a mixed run would drift apart, so every process stops, saying which."""
+    world = World(rank=0, size=2, local_rank=0, local_size=1)
+    facts = {"device": "cpu", "precision": "bf16"}
+
+    def gathered(seen: dict[str, str]):
+        def gather(out: list, mine: object) -> None:
+            out[:] = [mine, seen]
+
+        return gather
+
+    monkeypatch.setattr(dist, "all_gather_object", gathered({"device": "cpu", "precision": "fp32"}))
+    with pytest.raises(UserError, match=r"different precision \(rank 0: precision=bf16; rank 1: precision=fp32\)"):
+        check_same_compute(world, facts)
+    monkeypatch.setattr(dist, "all_gather_object", gathered(dict(facts)))
+    check_same_compute(world, facts)  # the same everywhere: nothing to say
+    check_same_compute(None, facts)  # one process: nothing to compare
+
+
+def test_a_time_budget_is_refused_under_torchrun(monkeypatch, capsys) -> None:
+    from cnnlab.cli.main import main
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(["train", "--preset", "fast", "--budget", "10m"]) == 2
+    assert "--budget plans a run for one process: run it without torchrun" in capsys.readouterr().err
+
+
+def test_only_the_writer_reads_the_run_folders_history(tmp_path: Path) -> None:
+    """Another machine's copy of the folder may be stale or damaged: a non-writer never reads its metrics."""
+    (tmp_path / "metrics.jsonl").write_text("{not json\n")
+    other = folder_for(World(rank=1, size=2, local_rank=0, local_size=1), RunFolder(tmp_path))
+    assert other.read_metrics() == []
+    with pytest.raises(UserError, match="metrics.jsonl"):
+        folder_for(World(rank=0, size=2, local_rank=0, local_size=1), RunFolder(tmp_path)).read_metrics()

@@ -16,7 +16,7 @@ from cnnlab.errors import UserError
 from cnnlab.runs import SPLITS
 from cnnlab.train import RunResult, resume, train
 from cnnlab.train.budget import BUDGET_FILE, parse_budget, train_to_budget
-from cnnlab.train.distributed import writes_results
+from cnnlab.train.distributed import launched_by_torchrun, writes_results
 
 EXIT = {"completed": 0, "early_stopped": 0, "diverged": 2, "interrupted": 130}
 
@@ -82,6 +82,11 @@ def run_budget(args: argparse.Namespace) -> int:
     if args.preset not in (None, "fast") or args.resume:
         raise UserError(
             "--budget chooses the net and its epochs itself: use it with --preset fast and without --resume"
+        )
+    if launched_by_torchrun():  # each process would probe and choose alone, and might choose differently
+        raise UserError(
+            "--budget plans a run for one process: run it without torchrun, or give torchrun the run it chose "
+            "(the config.yaml of a budgeted run: torchrun ... -m cnnlab train RUN/config.yaml --out DIR)"
         )
     files = [arg for arg in args.args if "=" not in arg]
     if files:

@@ -215,6 +215,8 @@ class _Flights:
                 self.engine.retries + 1,
             )
             flight.attempt += 1
+            with contextlib.suppress(Exception):  # not every RayError means the attempt is dead: never two at once
+                self.ray.cancel(generator, force=True)
             return self._submit(task, flight)
         write_run_files(folder, files)
         if kind == "epoch":

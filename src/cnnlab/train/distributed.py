@@ -102,6 +102,8 @@ def joined() -> Iterator[World | None]:
         quiet.setLevel(logging.ERROR)
     try:
         yield world
+        if set_up_here:  # every process done with its collectives before any tears the group down
+            dist.barrier()
     finally:
         quiet.setLevel(level)
         if set_up_here:
@@ -147,6 +149,26 @@ def writer_first(world: World | None, work: Callable[[], T]) -> T:
     return kept[0] if world.writer else work()
 
 
+def check_same_compute(world: World | None, facts: dict[str, Any]) -> None:
+    """Every process resolved the same device kind and precision (`auto` is decided by each on its own
+    machine): processes that trained differently would drift apart, or wait in collectives the others
+    never reach. The same UserError on every process otherwise."""
+    if world is None:
+        return
+    everyone: list[Any] = [None] * world.size
+    dist.all_gather_object(everyone, facts)
+    differing = sorted({key for other in everyone for key in facts if other[key] != everyone[0][key]})
+    if differing:
+        seen = "; ".join(
+            f"rank {rank}: " + ", ".join(f"{k}={other[k]}" for k in differing) for rank, other in enumerate(everyone)
+        )
+        raise UserError(
+            f"the processes of this run chose different {', '.join(differing)} ({seen}): set "
+            + " and ".join(f"train.{key}" for key in differing)
+            + " explicitly, or run on machines of one kind"
+        )
+
+
 def share_of(world: World | None) -> tuple[int, int]:
     """(rank, world_size): BatchIterator's arguments for this process's share of every batch."""
     return (world.rank, world.size) if world is not None else (0, 1)
@@ -170,7 +192,11 @@ def folder_for(world: World | None, folder: RunFolder) -> RunFolder:
 
 
 class _ReadOnlyFolder(RunFolder):
-    """A run folder that a process other than the writer reads but never writes."""
+    """The run folder as a process other than the writer sees it: it writes nothing, and reads no history
+    (what it needs to resume comes from the writer; a copy on its own machine may be stale or damaged)."""
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        return []
 
     def write_config(self, config: Any) -> None:
         pass

@@ -48,6 +48,7 @@ from .distributed import (
     SyncBuffers,
     World,
     agree,
+    check_same_compute,
     check_shares,
     data_parallel,
     folder_for,
@@ -154,6 +155,7 @@ def _run(
     On several processes (`world`) each takes its share of every batch, and the model trains under DDP.
     """
     compute = resolve_compute(config.train, world)
+    check_same_compute(world, {"device": compute.device.type, "precision": compute.precision})
     writer = world is None or world.writer
     torch.manual_seed(config.train.seed)
     splits = writer_first(world, lambda: load_splits(config.data))  # a download or decode happens once
