@@ -57,6 +57,25 @@ def test_a_study_on_ray_writes_the_study_folder_the_local_engine_writes(tmp_path
     assert len(again.skipped) == 4 and not again.trained  # nothing is trained twice
 
 
+def test_runs_go_to_ray_as_the_cluster_has_room_not_all_at_once(tmp_path: Path, local_ray, monkeypatch) -> None:
+    """A run's files (its resume state among them) enter Ray's object store only when it is about to train."""
+    from cnnlab.study import ray_engine
+
+    in_flight: list[int] = []
+    submit = ray_engine._Flights._submit
+
+    def counting(self, task, flight) -> None:
+        in_flight.append(len(self.flying) + 1)
+        submit(self, task, flight)
+
+    monkeypatch.setattr(ray_engine._Flights, "_submit", counting)
+    assert ray_engine._Flights(ray, RayEngine(cpus_per_run=1), tmp_path, print)._window() == 4  # 2 CPUs, twice
+    monkeypatch.setattr(ray_engine._Flights, "_window", lambda self: 1)
+    outcome = run_study(tiny_spec({"a": {}, "b": {"data.preprocess": "none"}}), tmp_path / "ray", engine=RayEngine())
+    assert len(outcome.trained) == 4 and not outcome.failed
+    assert in_flight == [1, 1, 1, 1]  # one at a time: each submitted once the one before it finished
+
+
 def test_busy_and_failing_runs_on_ray_are_left_alone_and_recorded(tmp_path: Path, local_ray) -> None:
     spec = tiny_spec({"ok": {}, "missing": {"data.source": str(tmp_path / "nowhere")}, "held": {}}, seeds=1)
     busy = tmp_path / "study" / "runs" / "held" / "seed0"

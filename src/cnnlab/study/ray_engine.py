@@ -21,6 +21,7 @@ and it continues, finished runs skipped, stopped ones resumed.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import os
@@ -138,7 +139,8 @@ class _Flight:
 
 @dataclass
 class _Flights:
-    """The driver's loop: submit every run, write what comes back, retry what died, record what finished."""
+    """The driver's loop: submit the runs as the cluster has room, write what comes back, retry what died,
+    record what finished."""
 
     ray: Any
     engine: RayEngine
@@ -148,22 +150,9 @@ class _Flights:
 
     def run(self, todo: Sequence[PlannedRun]) -> None:
         task = self.ray.remote(_train_in_scratch)
+        waiting = collections.deque(todo)
         try:
-            for run in todo:
-                held = contextlib.ExitStack()
-                try:
-                    held.enter_context(claim(self.study_dir / run.folder))
-                except RunInUse as err:  # trained by another process: left to it, as the local engine does
-                    self.record(run, {"status": "busy", "message": str(err), "summary": {}, "seconds": 0.0})
-                    continue
-                except UserError as err:  # e.g. a file where its folder should be
-                    self.record(run, _failed(str(err)))
-                    continue
-                try:
-                    self._submit(task, _Flight(run, held))
-                except BaseException:
-                    held.close()
-                    raise
+            self._fill(task, waiting)
             while self.flying:
                 ready, _ = self.ray.wait(list(self.flying), num_returns=1)
                 for generator in ready:
@@ -174,12 +163,42 @@ class _Flights:
                         if flight not in self.flying.values():  # not back in flight: release its run now
                             flight.held.close()
                         raise
+                self._fill(task, waiting)
         finally:
             for generator, flight in self.flying.items():  # interrupted: stop the tasks, release their runs
                 with contextlib.suppress(Exception):
                     self.ray.cancel(generator, force=True)
                 flight.held.close()
             self.flying.clear()
+
+    def _fill(self, task: Any, waiting: collections.deque[PlannedRun]) -> None:
+        """Claim and submit waiting runs while fewer than `_window()` are in flight: a run's files (a resume
+        state among them) go into Ray's object store only when it is about to train, not all at once."""
+        while waiting and len(self.flying) < self._window():
+            run = waiting.popleft()
+            held = contextlib.ExitStack()
+            try:
+                held.enter_context(claim(self.study_dir / run.folder))
+            except RunInUse as err:  # trained by another process: left to it, as the local engine does
+                self.record(run, {"status": "busy", "message": str(err), "summary": {}, "seconds": 0.0})
+                continue
+            except UserError as err:  # e.g. a file where its folder should be
+                self.record(run, _failed(str(err)))
+                continue
+            try:
+                self._submit(task, _Flight(run, held))
+            except BaseException:
+                held.close()
+                raise
+
+    def _window(self) -> int:
+        """How many runs to keep in flight: twice as many as the cluster trains at once now (it may grow),
+        so that a freed slot never waits for the driver."""
+        resources = self.ray.cluster_resources()
+        slots = resources.get("CPU", 0) / max(self.engine.cpus_per_run, 1e-9)
+        if self.engine.gpus_per_run:
+            slots = min(slots, resources.get("GPU", 0) / self.engine.gpus_per_run)
+        return 2 * max(1, int(slots))
 
     def _submit(self, task: Any, flight: _Flight) -> None:
         files = read_run_files(self.study_dir / flight.run.folder)
