@@ -118,3 +118,36 @@ def test_without_prctl_the_worker_watches_its_parent(tmp_path: Path) -> None:
         parent.wait()
         if child and _alive(child):
             os.kill(child, signal.SIGKILL)
+
+
+def test_ctrl_c_stops_a_study_of_workers_without_starting_the_runs_they_had_queued(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    base = {
+        "data": {"source": "digits"},
+        "model": {"widths": [4, 8, 8], "hidden": 16},
+        "train": {"epochs": 2000, "threads": 1},  # minutes: far longer than the test
+    }
+    variants = {name: {} for name in "abcdef"}  # 2 training, the pool queues more for its workers
+    spec.write_text(yaml.safe_dump({"name": "long", "base": base, "variants": variants, "seeds": 1}))
+    out = tmp_path / "study"
+    study = subprocess.Popen(
+        [sys.executable, "-m", "cnnlab", "study", str(spec), "--out", str(out), "--workers", "2", "--no-report"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=ENV,
+        start_new_session=True,
+        text=True,
+    )
+    try:
+        started = [out / "runs" / v / "seed0" / "config.yaml" for v in "ab"]
+        assert _wait_for(lambda: all(p.is_file() for p in started), 240), "the workers never started training"
+        os.killpg(study.pid, signal.SIGINT)  # Ctrl-C on a terminal: the study and its workers
+        output, _ = study.communicate(timeout=60)
+    finally:
+        if study.poll() is None:
+            os.killpg(study.pid, signal.SIGKILL)
+            study.wait()
+    assert "study interrupted: run the same command again" in output
+    trained = sorted(p.parent.parent.name for p in out.glob("runs/*/seed0/config.yaml"))
+    assert trained == ["a", "b"]  # the runs queued behind them never started
+    assert sorted(p.parent.parent.name for p in out.glob("runs/*/seed0/state.pt")) == ["a", "b"]  # they resume

@@ -33,7 +33,7 @@ from cnnlab.train.device import check_threads
 
 from .results import PLAN, read_plan, write_results
 from .spec import MAX_RUNS, PlannedRun, baseline_of, check_reference, expand, run_names
-from .workers import die_with_parent
+from .workers import start_worker, stopping
 
 log = logging.getLogger("cnnlab")
 
@@ -192,6 +192,13 @@ def _run_one(
     a progress bar shows the run in flight (not in worker processes, whose bars would collide).
     `callbacks` hook into its fit loop (an engine's, to send each epoch's files back).
     """
+    if in_pool and stopping():
+        return {
+            "status": "interrupted",
+            "message": "the study was stopped before this run started",
+            "summary": {},
+            "seconds": 0.0,
+        }
     training_log = logging.getLogger("cnnlab.train")
     level = training_log.level
     training_log.setLevel(logging.WARNING)
@@ -270,13 +277,17 @@ def _run_in_pool(study_dir: Path, todo: list[PlannedRun], workers: int, outcome:
     log.info("running %d at a time in separate processes, %d thread(s) each", workers, threads)
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no torch threads inherited by fork
     # the workers die with this process: killed alone, it must not leave them training (workers.py)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+    stopped = context.Event()
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=start_worker, initargs=(os.getpid(), stopped)
+    ) as pool:
         futures = {pool.submit(_run_one, study_dir, run, threads, True): run for run in todo}
         try:
             for k, future in enumerate(as_completed(futures), start=1):
                 run = futures[future]
                 _record(study_dir, outcome, run, future.result(), k, len(todo))
         except KeyboardInterrupt:
+            stopped.set()  # runs the pool already queued for a worker are left untrained (workers.py)
             pool.shutdown(wait=True, cancel_futures=True)
             raise
 

@@ -1,4 +1,4 @@
-"""A study's worker processes die with the study.
+"""A study's worker processes die with the study, and start no run once it is stopped.
 
 `cnnlab study --workers N` trains in a process pool. Killing only the study's own process (kill -9, a
 crashed terminal) would otherwise leave its workers training to the end, each holding its memory (about
@@ -15,9 +15,24 @@ import signal
 import sys
 import threading
 import time
+from typing import Any
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 WATCH_SECONDS = 1.0
+_stopped: Any = None  # the study's stop event, in a worker process
+
+
+def start_worker(parent: int, stopped: Any) -> None:
+    """Pool initializer: die with `parent`, and keep `stopped` (an Event the study sets on Ctrl-C). The pool
+    hands a worker runs queued before the stop, which `stopping()` then tells it to leave untrained."""
+    global _stopped
+    _stopped = stopped
+    die_with_parent(parent)
+
+
+def stopping() -> bool:
+    """Whether the study this worker serves was stopped (never in the study's own process)."""
+    return _stopped is not None and _stopped.is_set()
 
 
 def die_with_parent(parent: int) -> None:
