@@ -49,6 +49,8 @@ def test_report_has_settings_ranked_table_and_intervals(study: Path) -> None:
     assert re.search(r"\| std \|.*pts \[[-+]\d+\.\d\d, [-+]\d+\.\d\d\] \|", text)  # difference with 95% CI
     assert "| broken | 0 | failed |" in text  # the failure is reported, not hidden
     assert "## Environment" in text and "torch" in text and "total training time" in text
+    # the data every figure is measured on, from the runs' own facts (the failed variant read none)
+    assert "- data (every figure below is measured on it): digits, 1,293 training / 145 validation / 359 test" in text
 
 
 def test_report_figures_and_self_contained_html(study: Path) -> None:

@@ -90,7 +90,7 @@ def _document(
     blocks: list[Block] = [Heading(1, f"Study: {plan['name']}")]
     if plan.get("description"):
         blocks.append(Paragraph(plan["description"].strip()))
-    blocks += _settings(plan, spec, rows)
+    blocks += _settings(plan, spec, rows, _run_infos(study_dir, rows))
     blocks += _ranking(rows, stats)
     blocks += _against_baseline(rows, stats, baseline)
     blocks += _last_epoch(rows, stats, baseline)
@@ -106,11 +106,14 @@ def _document(
     return blocks
 
 
-def _settings(plan: dict[str, Any], spec: StudySpec, rows: list[dict[str, Any]]) -> list[Block]:
+def _settings(
+    plan: dict[str, Any], spec: StudySpec, rows: list[dict[str, Any]], infos: list[dict[str, Any]]
+) -> list[Block]:
     changes = [[name, _describe_changes(spec.variants.get(name, {}))] for name in by_variant(rows)]
     seeds = ", ".join(map(str, plan["seeds"]))
     items = [
         f"{len(rows)} runs: {len(by_variant(rows))} variants x {len(plan['seeds'])} seeds ({seeds})",
+        f"data (every figure below is measured on it): {_data_described(infos)}",
         f"baseline: {plan['baseline']}; every variant has the same budget unless its changes say otherwise",
         "best epoch: lowest validation loss; the ranking uses validation top-1; "
         "test figures are shown, never used to choose",
@@ -302,16 +305,34 @@ def _runs_table(rows: list[dict[str, Any]]) -> list[Block]:
     return [Heading(2, "Runs"), Table(header, table_rows, align="lrlrrrrl")]
 
 
+SPLIT_NAMES = (("train", "training"), ("val", "validation"), ("test", "test"))
+
+
+def _run_infos(study_dir: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The run facts (run.json) of the runs that have them; a failed run's may be damaged, and is skipped
+    (its failure is in the runs table)."""
+    infos = (RunFolder(study_dir / r["folder"]).read_info() for r in rows if r["status"] != "failed")
+    return [info for info in infos if info]
+
+
+def _data_described(infos: list[dict[str, Any]]) -> str:
+    """Each dataset the runs read, with its split sizes: 'cifar10-jpeg, 45,000 training / 5,000 ...'."""
+    seen = []
+    for info in infos:
+        counts = info.get("split_counts", {})
+        sizes = " / ".join(f"{counts[split]:,} {name}" for split, name in SPLIT_NAMES if split in counts)
+        described = f"{info.get('dataset', '?')}, {sizes} images" if sizes else str(info.get("dataset", "?"))
+        if described not in seen:
+            seen.append(described)
+    return "; ".join(seen) or "unknown (no run facts)"
+
+
 def _environment(study_dir: Path, rows: list[dict[str, Any]]) -> list[Block]:
     devices, hardware, versions = set(), set(), set()
-    for r in rows:
-        if r["status"] == "failed":  # perhaps a damaged run.json: the failure is in the runs table
-            continue
-        info = RunFolder(study_dir / r["folder"]).read_info()
-        if info:
-            devices.add(info.get("device", "?"))
-            hardware.add(info.get("hardware", "?"))
-            versions.add(", ".join(f"{k} {v}" for k, v in info.get("versions", {}).items()))
+    for info in _run_infos(study_dir, rows):
+        devices.add(info.get("device", "?"))
+        hardware.add(info.get("hardware", "?"))
+        versions.add(", ".join(f"{k} {v}" for k, v in info.get("versions", {}).items()))
     total = sum(r["seconds"] or 0 for r in rows)
     items = [
         f"hardware: {'; '.join(sorted(h for h in hardware if h)) or 'unknown'}",
