@@ -51,21 +51,25 @@ def _is_worker(pid: int) -> bool:
         return False
 
 
-def test_killing_the_study_alone_kills_its_workers(tmp_path: Path) -> None:
+LONG_RUNS = {
+    "data": {"source": "digits"},
+    "model": {"widths": [4, 8, 8], "hidden": 16},
+    "train": {"epochs": 2000, "threads": 1},  # minutes: far longer than the tests
+}
+
+
+def _long_study(tmp_path: Path, variants: str, **popen) -> tuple[subprocess.Popen, Path]:
+    """`cnnlab study --workers 2` on one seed of long runs named by the letters of `variants`; and its folder."""
     spec = tmp_path / "spec.yaml"
-    base = {
-        "data": {"source": "digits"},
-        "model": {"widths": [4, 8, 8], "hidden": 16},
-        "train": {"epochs": 2000, "threads": 1},  # minutes: far longer than the test
-    }
-    spec.write_text(yaml.safe_dump({"name": "long", "base": base, "variants": {"a": {}, "b": {}}, "seeds": 1}))
+    named = {name: {} for name in variants}
+    spec.write_text(yaml.safe_dump({"name": "long", "base": LONG_RUNS, "variants": named, "seeds": 1}))
     out = tmp_path / "study"
-    study = subprocess.Popen(
-        [sys.executable, "-m", "cnnlab", "study", str(spec), "--out", str(out), "--workers", "2", "--no-report"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=ENV,
-    )
+    command = [sys.executable, "-m", "cnnlab", "study", str(spec), "--out", str(out), "--workers", "2", "--no-report"]
+    return subprocess.Popen(command, env=ENV, **popen), out
+
+
+def test_killing_the_study_alone_kills_its_workers(tmp_path: Path) -> None:
+    study, out = _long_study(tmp_path, "ab", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     workers: list[int] = []
     try:
         started = [out / "runs" / v / "seed0" / "config.yaml" for v in ("a", "b")]
@@ -121,23 +125,9 @@ def test_without_prctl_the_worker_watches_its_parent(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_stops_a_study_of_workers_without_starting_the_runs_they_had_queued(tmp_path: Path) -> None:
-    spec = tmp_path / "spec.yaml"
-    base = {
-        "data": {"source": "digits"},
-        "model": {"widths": [4, 8, 8], "hidden": 16},
-        "train": {"epochs": 2000, "threads": 1},  # minutes: far longer than the test
-    }
-    variants = {name: {} for name in "abcdef"}  # 2 training, the pool queues more for its workers
-    spec.write_text(yaml.safe_dump({"name": "long", "base": base, "variants": variants, "seeds": 1}))
-    out = tmp_path / "study"
-    study = subprocess.Popen(
-        [sys.executable, "-m", "cnnlab", "study", str(spec), "--out", str(out), "--workers", "2", "--no-report"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=ENV,
-        start_new_session=True,
-        text=True,
-    )
+    # two train, and the pool queues more for its workers
+    popen = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "start_new_session": True, "text": True}
+    study, out = _long_study(tmp_path, "abcdef", **popen)
     try:
         started = [out / "runs" / v / "seed0" / "config.yaml" for v in "ab"]
         assert _wait_for(lambda: all(p.is_file() for p in started), 240), "the workers never started training"
