@@ -129,8 +129,8 @@ def test_ctrl_c_stops_a_study_of_workers_without_starting_the_runs_they_had_queu
     popen = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "start_new_session": True, "text": True}
     study, out = _long_study(tmp_path, "abcdef", **popen)
     try:
-        started = [out / "runs" / v / "seed0" / "config.yaml" for v in "ab"]
-        assert _wait_for(lambda: all(p.is_file() for p in started), 240), "the workers never started training"
+        trained = [out / "runs" / v / "seed0" / "state.pt" for v in "ab"]  # an epoch each, to resume from
+        assert _wait_for(lambda: all(p.is_file() for p in trained), 240), "the workers never trained an epoch"
         os.killpg(study.pid, signal.SIGINT)  # Ctrl-C on a terminal: the study and its workers
         output, _ = study.communicate(timeout=60)
     finally:
@@ -140,4 +140,4 @@ def test_ctrl_c_stops_a_study_of_workers_without_starting_the_runs_they_had_queu
     assert "study interrupted: run the same command again" in output
     trained = sorted(p.parent.parent.name for p in out.glob("runs/*/seed0/config.yaml"))
     assert trained == ["a", "b"]  # the runs queued behind them never started
-    assert sorted(p.parent.parent.name for p in out.glob("runs/*/seed0/state.pt")) == ["a", "b"]  # they resume
+    assert sorted(p.parent.parent.name for p in out.glob("runs/*/seed0/state.pt")) == ["a", "b"]  # still there
