@@ -234,16 +234,20 @@ def probe(config: RunConfig, splits: Splits) -> Speed:
     prep = fit_preprocess(subset, config.data.preprocess, config.data.zca_epsilon)
     h, w, _ = splits.dataset.example_shape
     augment = BatchAugment(config.data.augment, (h, w))
-    batches = BatchIterator(
-        subset,
-        prep,
-        batch_size=batch,
-        train=True,
-        augment=augment,
-        device=compute.device,
-        drop_last=True,
-        memory_format=compute.memory_format,
-    )
+
+    def batches_of(samples: Any) -> BatchIterator:  # the run's training batches, as the trainer draws them
+        return BatchIterator(
+            samples,
+            prep,
+            batch_size=batch,
+            train=True,
+            augment=augment,
+            device=compute.device,
+            drop_last=True,
+            memory_format=compute.memory_format,
+        )
+
+    batches = batches_of(subset)
     model = build(
         config.model.name,
         splits.dataset.channels,
@@ -262,27 +266,9 @@ def probe(config: RunConfig, splits: Splits) -> Speed:
     scheduler = build_scheduler(optimizer, config.schedule, 1, len(batches))
     criterion = nn.CrossEntropyLoss(label_smoothing=config.train.label_smoothing)
     settings = FitSettings(epochs=1)
-    warm = BatchIterator(
-        subset.subset(np.arange(batch * WARMUP_STEPS)),
-        prep,
-        batch_size=batch,
-        train=True,
-        augment=augment,
-        device=compute.device,
-        drop_last=True,
-        memory_format=compute.memory_format,
-    )
+    warm = batches_of(subset.subset(np.arange(batch * WARMUP_STEPS)))
     train_one_epoch(model, warm, optimizer, scheduler, criterion, compute, 1, settings)
-    timed = BatchIterator(
-        subset.subset(np.arange(batch * WARMUP_STEPS, len(rows))),
-        prep,
-        batch_size=batch,
-        train=True,
-        augment=augment,
-        device=compute.device,
-        drop_last=True,
-        memory_format=compute.memory_format,
-    )
+    timed = batches_of(subset.subset(np.arange(batch * WARMUP_STEPS, len(rows))))
     trained = train_one_epoch(model, timed, optimizer, scheduler, criterion, compute, 1, settings)
     return Speed(trained["images"] / trained["seconds"], _eval_speed(model, images, config, compute), setup)
 
