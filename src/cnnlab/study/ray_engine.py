@@ -174,7 +174,8 @@ class _Flights:
     def _fill(self, task: Any, waiting: collections.deque[PlannedRun]) -> None:
         """Claim and submit waiting runs while fewer than `_window()` are in flight: a run's files (a resume
         state among them) go into Ray's object store only when it is about to train, not all at once."""
-        while waiting and len(self.flying) < self._window():
+        window = self._window()  # asked of Ray once a fill, not once a run
+        while waiting and len(self.flying) < window:
             run = waiting.popleft()
             held = contextlib.ExitStack()
             try:
@@ -195,7 +196,7 @@ class _Flights:
         """How many runs to keep in flight: twice as many as the cluster trains at once now (it may grow),
         so that a freed slot never waits for the driver."""
         resources = self.ray.cluster_resources()
-        slots = resources.get("CPU", 0) / max(self.engine.cpus_per_run, 1e-9)
+        slots = resources.get("CPU", 0) / self.engine.cpus_per_run  # at least 1 (RayEngine checks)
         if self.engine.gpus_per_run:
             slots = min(slots, resources.get("GPU", 0) / self.engine.gpus_per_run)
         return 2 * max(1, int(slots))
