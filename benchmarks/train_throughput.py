@@ -158,7 +158,7 @@ class PresetStep:
         model.init_from_data(sample)  # as the trainer does for fastnet
         model.set_epoch(1)  # the whitening bias trains in the first epochs: its gradient costs a conv's input gradient
         model = model.to(memory_format=compute.memory_format)
-        optimizer = build_optimizer(model, config.optim)
+        optimizer = build_optimizer(model, config.optim, compute.precision)
         steps_per_epoch = len(train_set) // config.train.batch_size
         scheduler = build_scheduler(optimizer, config.schedule, config.train.epochs, steps_per_epoch)
         criterion = nn.CrossEntropyLoss(label_smoothing=config.train.label_smoothing)

@@ -137,3 +137,23 @@ def test_a_fastnet_trains_and_resumes_with_muon(tmp_path: Path) -> None:
     train(load_config(None, extra), tmp_path / "stopped", callbacks=[stop_at_epoch(2)])
     resumed = resume(tmp_path / "stopped")
     assert without_seconds(resumed.history) == without_seconds(whole.history)
+
+
+def test_a_bf16_run_orthogonalises_in_bf16_close_to_fp32() -> None:
+    # the record runs Newton-Schulz in bf16; cnnlab does where the run computes in bf16
+    weights = {}
+    for precision in ("fp32", "bf16"):
+        model = _net()
+        optimizer = build_optimizer(model, OptimConfig(name="muon", muon_lr=0.1), precision)
+        assert optimizer.ns_dtype == (torch.bfloat16 if precision == "bf16" else torch.float32)
+        torch.manual_seed(0)
+        _grads(model)
+        optimizer.step()
+        weights[precision] = model[0].weight.detach().clone()
+        assert weights[precision].dtype == torch.float32  # the weights stay fp32 either way
+    assert not torch.equal(weights["fp32"], weights["bf16"])  # the iteration did run in bf16
+    torch.testing.assert_close(weights["bf16"], weights["fp32"], rtol=0, atol=0.02)
+    big = torch.randn(160, 1440)
+    assert torch.nn.functional.cosine_similarity(
+        orthogonalize(big.bfloat16()).float().flatten(), orthogonalize(big).flatten(), dim=0
+    ) > 0.999

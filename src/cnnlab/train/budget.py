@@ -262,7 +262,7 @@ def probe(config: RunConfig, splits: Splits) -> Speed:
     if compute.channels_last:
         model.to(memory_format=torch.channels_last)
     setup = time.perf_counter() - started
-    optimizer = build_optimizer(model, config.optim)
+    optimizer = build_optimizer(model, config.optim, compute.precision)
     scheduler = build_scheduler(optimizer, config.schedule, 1, len(batches))
     criterion = nn.CrossEntropyLoss(label_smoothing=config.train.label_smoothing)
     settings = FitSettings(epochs=1)

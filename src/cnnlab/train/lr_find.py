@@ -70,7 +70,7 @@ def lr_find(config: RunConfig, steps: int = 200, start: float = 1e-7, end: float
     augment = _augment(config, splits)
     batches = split_batches(config, splits, "train", prep, augment, compute)
     model = model_on_device(config, splits, augment, compute, batches)
-    optimizer = build_optimizer(model, config.optim)
+    optimizer = build_optimizer(model, config.optim, compute.precision)
     relative = [group["lr"] / config.optim.lr for group in optimizer.param_groups]  # e.g. norm_bias_lr_scale
     clip = GradientClipping(model, config.optim.clip_norm) if config.optim.clip_norm else None
     criterion = nn.CrossEntropyLoss(label_smoothing=config.train.label_smoothing)

@@ -40,7 +40,9 @@ class Muon(torch.optim.Optimizer):
     """Groups with `muon=True` take orthogonalised Nesterov-momentum steps; others are plain SGD.
 
     Muon groups: `lr`, `momentum`, `nesterov`, `ns_steps`. SGD groups: `lr`, `momentum`,
-    `nesterov`, `weight_decay`, as torch.optim.SGD.
+    `nesterov`, `weight_decay`, as torch.optim.SGD. `ns_dtype` is the Newton-Schulz iteration's dtype:
+    bf16 where the run computes in bf16 (as the record does: about 5x cheaper than fp32 on a CPU with
+    native bf16, the update's direction within about 1%), fp32 otherwise.
     """
 
     def __init__(
@@ -51,11 +53,13 @@ class Muon(torch.optim.Optimizer):
         nesterov: bool = True,
         weight_decay: float = 0.0,
         ns_steps: int = 3,
+        ns_dtype: torch.dtype = torch.float32,
     ) -> None:
         defaults = dict(
             lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay, ns_steps=ns_steps, muon=False
         )
         super().__init__(params, defaults)
+        self.ns_dtype = ns_dtype  # not a group option: the saved state stays plain numbers
         for group in self.param_groups:
             if group["muon"] and any(p.ndim < 2 for p in group["params"]):
                 raise ValueError("Muon groups hold weight matrices or filter banks (2 or more dimensions)")
@@ -85,7 +89,7 @@ class Muon(torch.optim.Optimizer):
             buf.mul_(group["momentum"]).add_(p.grad)
             g = p.grad.add(buf, alpha=group["momentum"]) if group["nesterov"] else buf
             p.mul_(len(p) ** 0.5 / p.norm().clamp_min(1e-12))
-            update = orthogonalize(g.reshape(len(g), -1).float(), group["ns_steps"])
+            update = orthogonalize(g.reshape(len(g), -1).to(self.ns_dtype), group["ns_steps"])
             p.add_(update.view_as(p).to(p.dtype), alpha=-group["lr"])
 
     def _sgd_step(self, group: dict[str, Any]) -> None:

@@ -55,9 +55,9 @@ def _batch_normed_conv(module: nn.Module) -> bool:
     return isinstance(module, nn.Conv2d) and module.bias is None
 
 
-def build_optimizer(model: nn.Module, config: OptimConfig) -> torch.optim.Optimizer:
+def build_optimizer(model: nn.Module, config: OptimConfig, precision: str = "fp32") -> torch.optim.Optimizer:
     """SGD (momentum, Nesterov, weight decay), Adam, AdamW, RMSprop, Adagrad, or Muon on conv filters with SGD on
-    the rest."""
+    the rest. `precision` is the run's (fp32, bf16 or fp16): a bf16 run orthogonalises Muon's steps in bf16."""
     params = parameter_groups(model, config)
     if config.name in ("sgd", "muon"):
         nesterov = config.nesterov and config.momentum > 0
@@ -69,6 +69,7 @@ def build_optimizer(model: nn.Module, config: OptimConfig) -> torch.optim.Optimi
                 nesterov=nesterov,
                 weight_decay=config.weight_decay,
                 ns_steps=config.muon_ns_steps,
+                ns_dtype=torch.bfloat16 if precision == "bf16" else torch.float32,
             )
         return torch.optim.SGD(
             params, lr=config.lr, momentum=config.momentum, nesterov=nesterov, weight_decay=config.weight_decay

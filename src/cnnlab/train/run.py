@@ -182,7 +182,7 @@ def _run(
     assert train_batches is not None
     steps_per_epoch = len(train_batches)
     model = model_on_device(config, splits, augment, compute, train_batches if state is None else None, world)
-    optimizer = build_optimizer(model, config.optim)
+    optimizer = build_optimizer(model, config.optim, compute.precision)
     scheduler = build_scheduler(optimizer, config.schedule, config.train.epochs, steps_per_epoch)
     scaler = torch.amp.GradScaler("cuda") if compute.precision == "fp16" else None
     lookahead = Lookahead(model, config.train.lookahead, config.train.epochs * steps_per_epoch, steps_per_epoch)
