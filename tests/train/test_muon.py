@@ -154,6 +154,9 @@ def test_a_bf16_run_orthogonalises_in_bf16_close_to_fp32() -> None:
     assert not torch.equal(weights["fp32"], weights["bf16"])  # the iteration did run in bf16
     torch.testing.assert_close(weights["bf16"], weights["fp32"], rtol=0, atol=0.02)
     big = torch.randn(160, 1440)
-    assert torch.nn.functional.cosine_similarity(
-        orthogonalize(big.bfloat16()).float().flatten(), orthogonalize(big).flatten(), dim=0
-    ) > 0.999
+    assert (
+        torch.nn.functional.cosine_similarity(
+            orthogonalize(big.bfloat16()).float().flatten(), orthogonalize(big).flatten(), dim=0
+        )
+        > 0.999
+    )
