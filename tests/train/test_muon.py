@@ -139,12 +139,15 @@ def test_a_fastnet_trains_and_resumes_with_muon(tmp_path: Path) -> None:
     assert without_seconds(resumed.history) == without_seconds(whole.history)
 
 
-def test_a_bf16_run_orthogonalises_in_bf16_close_to_fp32() -> None:
-    # the record runs Newton-Schulz in bf16; cnnlab does where the run computes in bf16
+def test_muon_ns_bf16_orthogonalises_a_bf16_runs_steps_in_bf16_close_to_fp32() -> None:
+    # the record runs Newton-Schulz in bf16; cnnlab does when asked, in a run that computes in bf16
+    config = OptimConfig(name="muon", muon_lr=0.1, muon_ns_bf16=True)
+    assert build_optimizer(_net(), config, "fp32").ns_dtype == torch.float32  # no bf16 without a bf16 run
+    assert build_optimizer(_net(), OptimConfig(name="muon"), "bf16").ns_dtype == torch.float32  # off by default
     weights = {}
     for precision in ("fp32", "bf16"):
         model = _net()
-        optimizer = build_optimizer(model, OptimConfig(name="muon", muon_lr=0.1), precision)
+        optimizer = build_optimizer(model, config, precision)
         assert optimizer.ns_dtype == (torch.bfloat16 if precision == "bf16" else torch.float32)
         torch.manual_seed(0)
         _grads(model)

@@ -41,8 +41,8 @@ class Muon(torch.optim.Optimizer):
 
     Muon groups: `lr`, `momentum`, `nesterov`, `ns_steps`. SGD groups: `lr`, `momentum`,
     `nesterov`, `weight_decay`, as torch.optim.SGD. `ns_dtype` is the Newton-Schulz iteration's dtype:
-    bf16 where the run computes in bf16 (as the record does: about 5x cheaper than fp32 on a CPU with
-    native bf16, the update's direction within about 1%), fp32 otherwise.
+    fp32, or bf16 as the record does (about 5x cheaper on a CPU with native bf16, the update's direction
+    within about 1%; `optim.muon_ns_bf16` asks for it in a bf16 run).
     """
 
     def __init__(

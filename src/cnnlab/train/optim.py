@@ -57,7 +57,8 @@ def _batch_normed_conv(module: nn.Module) -> bool:
 
 def build_optimizer(model: nn.Module, config: OptimConfig, precision: str = "fp32") -> torch.optim.Optimizer:
     """SGD (momentum, Nesterov, weight decay), Adam, AdamW, RMSprop, Adagrad, or Muon on conv filters with SGD on
-    the rest. `precision` is the run's (fp32, bf16 or fp16): a bf16 run orthogonalises Muon's steps in bf16."""
+    the rest. `precision` is the run's (fp32, bf16 or fp16): with `optim.muon_ns_bf16` a bf16 run orthogonalises
+    Muon's steps in bf16."""
     params = parameter_groups(model, config)
     if config.name in ("sgd", "muon"):
         nesterov = config.nesterov and config.momentum > 0
@@ -69,7 +70,7 @@ def build_optimizer(model: nn.Module, config: OptimConfig, precision: str = "fp3
                 nesterov=nesterov,
                 weight_decay=config.weight_decay,
                 ns_steps=config.muon_ns_steps,
-                ns_dtype=torch.bfloat16 if precision == "bf16" else torch.float32,
+                ns_dtype=torch.bfloat16 if config.muon_ns_bf16 and precision == "bf16" else torch.float32,
             )
         return torch.optim.SGD(
             params, lr=config.lr, momentum=config.momentum, nesterov=nesterov, weight_decay=config.weight_decay
