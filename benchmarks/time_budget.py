@@ -78,10 +78,14 @@ def budgeted(minutes: float, overrides: list[str], fixed: list[dict[str, Any]]) 
             "matches_best_fixed": best is None,
         }
     top1 = result.summary["test_top1"]
+    predicted = next(p["predicted_seconds"] for p in plan.predictions if p["fits"] and _is(p, plan.chosen))
     row = {
         "budget_minutes": minutes,
         "chosen": plan.chosen.label,
         "seconds": round(seconds, 1),
+        "probe_seconds": round(plan.probe_seconds, 1),
+        "probed_now": [width for width, when in plan.measured.items() if when == "now"],
+        "predicted_seconds": round(plan.probe_seconds + predicted, 1),
         "test_top1": top1,
         "within_budget": seconds <= budget * (1 + OVER_BUDGET),
         "best_fixed": best and best["preset"],
@@ -90,11 +94,17 @@ def budgeted(minutes: float, overrides: list[str], fixed: list[dict[str, Any]]) 
     }
     print(
         f"budget {minutes:g} min: {row['chosen']}: test top-1 {top1:.2%} in {seconds:.0f} s "
-        f"({seconds / budget:.0%} of the budget); best fixed preset that fits: "
-        + (f"{best['preset']} {best['test_top1']:.2%}" if best else "none"),
+        f"({seconds / budget:.0%} of the budget; predicted {row['predicted_seconds']:.0f} s with the plan's "
+        f"{plan.probe_seconds:.0f} s, probed now: {', '.join(row['probed_now']) or 'none'}); "
+        "best fixed preset that fits: " + (f"{best['preset']} {best['test_top1']:.2%}" if best else "none"),
         flush=True,
     )
     return row
+
+
+def _is(prediction: dict[str, Any], candidate: Any) -> bool:
+    """Whether a plan's prediction row is the one of `candidate`."""
+    return tuple(prediction["widths"]) == candidate.widths and prediction["epochs"] == candidate.epochs
 
 
 COLUMNS = [

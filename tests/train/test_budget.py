@@ -9,7 +9,7 @@ import pytest
 
 from cnnlab.cli.main import main
 from cnnlab.errors import UserError
-from cnnlab.train import budget
+from cnnlab.train import budget, run, speed_records
 from cnnlab.train.budget import Candidate, Speed, parse_budget, plan_budget, predicted_seconds, train_to_budget
 
 DIGITS = ["data.source=digits", "data.image_size=32", "train.threads=1"]
@@ -50,7 +50,7 @@ def test_the_best_candidate_that_fits_is_chosen(small_family, monkeypatch: pytes
     monkeypatch.setattr(budget, "probe", lambda config, splits: speeds[tuple(config.model.options()["widths"])])
     # 1,438 digits: the narrow net's epoch takes 7.2 s, the wide one's 28.8 s (+ 1 s set-up, + evaluation)
     plan = plan_budget(30, DIGITS)
-    assert plan.chosen == SMALL[1]  # 3 narrow epochs (~24 s) fit 0.93 x 30 s; 2 wide ones (~60 s) do not
+    assert plan.chosen == SMALL[1]  # 3 narrow epochs (~24 s) fit 0.96 x 30 s; 2 wide ones (~60 s) do not
     assert [p["fits"] for p in plan.predictions] == [True, True, False]
     assert plan_budget(120, DIGITS).chosen == SMALL[2]  # more time: the wider net, best where measured
     with pytest.raises(UserError, match=r"too short for the smallest net here: 8/16/16 x 1 epochs .* --budget 1m"):
@@ -65,6 +65,40 @@ def test_a_budgeted_run_trains_the_choice_and_records_it(small_family, tmp_path:
     record = json.loads((tmp_path / "run" / "budget.json").read_text())
     assert record["chosen"]["epochs"] == plan.chosen.epochs and set(record["speeds"]) <= {"8/16/16", "16/32/32"}
     assert all(speed["train_images_per_second"] > 0 for speed in record["speeds"].values())
+    assert set(record["speeds_measured"].values()) == {"now"}  # a fresh machine: every width probed
+
+
+def test_the_run_trains_on_the_images_the_plan_loaded(small_family, tmp_path: Path, monkeypatch) -> None:
+    """The data is read once for the probe and the run (about 8 s of a budget for the CIFAR-10 JPEG copy)."""
+    plan_loads = []
+    monkeypatch.setattr(budget, "load_splits", lambda data: plan_loads.append(data) or real_load(data))
+    real_load = run.load_splits
+    monkeypatch.setattr(run, "load_splits", lambda data: pytest.fail("the run read the data again"))
+    result, _ = train_to_budget(600, tmp_path / "run", DIGITS)
+    assert result.status == "completed" and len(plan_loads) == 1
+
+
+def test_a_probe_is_made_once_per_net_and_boot(small_family, monkeypatch: pytest.MonkeyPatch) -> None:
+    probed = []
+
+    def fake_probe(config, splits):
+        probed.append(tuple(config.model.options()["widths"]))
+        return Speed(200.0, 2000.0, 1.0)
+
+    monkeypatch.setattr(budget, "probe", fake_probe)
+    first = plan_budget(120, DIGITS)
+    assert sorted(probed) == [(8, 16, 16), (16, 32, 32)] and set(first.measured.values()) == {"now"}
+    again = plan_budget(120, DIGITS)  # the same machine since its start: recalled, not probed
+    assert len(probed) == 2 and again.speeds == first.speeds
+    assert all(when != "now" for when in again.measured.values())
+    plan_budget(120, [*DIGITS, "data.augment.flip=false"])  # a setting that moves the speed: probed anew
+    assert len(probed) == 4
+    monkeypatch.setattr(speed_records, "boot_id", lambda: "another-boot")  # restarted, or another host
+    plan_budget(120, DIGITS)
+    assert len(probed) == 6
+    speed_records._path().write_text("{not json")  # a damaged record only costs a probe, then is rewritten
+    plan_budget(120, DIGITS)
+    assert len(probed) == 8 and json.loads(speed_records._path().read_text())
 
 
 def test_the_command_line_asks_for_what_budget_needs(capsys) -> None:

@@ -42,13 +42,16 @@ from .device import Compute, resolve_compute
 from .loop import FitSettings, RunResult, train_one_epoch
 from .optim import build_optimizer, build_scheduler
 from .run import Hook, train
+from .speed_records import Speed, recall, remember, speed_key
 
 log = logging.getLogger("cnnlab.train")
 
 PROBE_STEPS = 6  # timed training steps a width (after WARMUP_STEPS): enough to average out one slow step
 WARMUP_STEPS = 2
 PROBE_EVAL_IMAGES = 1000
-MARGIN = 0.93  # of the budget left after the probe: what the chosen run's predicted time may use
+# of the budget left after the probe: what the chosen run's predicted time may use. The probe's speed
+# has come out 2-5% under the run's own (a short probe still warming up), so the prediction errs long.
+MARGIN = 0.96
 BUDGET_FILE = "budget.json"
 CHOSEN_KEYS = ("model.widths", "train.epochs", "train.batch_size")  # what the budget decides
 
@@ -75,15 +78,6 @@ class Candidate:
 
 
 @dataclass
-class Speed:
-    """What the probe measured for one width: training and evaluation images a second, and set-up seconds."""
-
-    train_images_per_second: float
-    eval_images_per_second: float
-    setup_seconds: float
-
-
-@dataclass
 class BudgetPlan:
     """The choice for a budget: every candidate's predicted seconds, the chosen one, the probe's speeds."""
 
@@ -92,12 +86,16 @@ class BudgetPlan:
     speeds: dict[str, Speed]
     predictions: list[dict[str, Any]] = field(default_factory=list)
     chosen: Candidate | None = None
+    measured: dict[str, str] = field(default_factory=dict)  # width: "now", or when an earlier probe measured it
+    splits: Splits | None = None  # the data the plan loaded (for `data`), which the run then trains on
+    data: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "budget_seconds": self.budget_seconds,
             "probe_seconds": round(self.probe_seconds, 1),
             "speeds": {width: asdict(speed) for width, speed in self.speeds.items()},
+            "speeds_measured": self.measured,
             "candidates": self.predictions,
             "chosen": asdict(self.chosen) if self.chosen else None,
         }
@@ -162,15 +160,17 @@ def plan_budget(budget_seconds: float, overrides: Sequence[str] = (), family: st
             fastest = max(s.train_images_per_second for s in plan.speeds.values())
             if shortest.epochs * train_images / fastest > _usable(budget_seconds, started):
                 break
-        plan.speeds[key] = probe(config, splits)
+        plan.speeds[key], plan.measured[key] = probe_once(config, splits)
         log.info(
-            "probe %s: %.0f training images/s, %.0f evaluation images/s, %.1f s set-up",
+            "probe %s: %.0f training images/s, %.0f evaluation images/s, %.1f s set-up (measured %s)",
             key,
             plan.speeds[key].train_images_per_second,
             plan.speeds[key].eval_images_per_second,
             plan.speeds[key].setup_seconds,
+            plan.measured[key],
         )
     plan.probe_seconds = time.perf_counter() - started
+    plan.splits, plan.data = splits, pool[0].config(overrides).data
     usable = _usable(budget_seconds, started)
     for candidate in pool:
         speed = plan.speeds.get("/".join(map(str, candidate.widths)))
@@ -217,9 +217,23 @@ def train_to_budget(
         plan.chosen.label,
         plan.chosen.top1 * 100,
     )
-    result = train(plan.chosen.config(overrides), folder.path, progress=progress, callbacks=callbacks)
+    config = plan.chosen.config(overrides)
+    loaded = plan.splits if config.data == plan.data else None  # every candidate reads the same data: not again
+    result = train(config, folder.path, progress=progress, callbacks=callbacks, splits=loaded)
     atomic_write_json(folder.file(BUDGET_FILE), plan.to_dict())
     return result, plan
+
+
+def probe_once(config: RunConfig, splits: Splits) -> tuple[Speed, str]:
+    """`config`'s speed here and when it was measured: recalled from an earlier probe on this machine since
+    its last start (see `speed_records`), or probed now ("now") and recorded."""
+    key = speed_key(config, resolve_compute(config.train))
+    known = recall(key)
+    if known is not None:
+        return known
+    speed = probe(config, splits)
+    remember(key, speed)
+    return speed, "now"
 
 
 def probe(config: RunConfig, splits: Splits) -> Speed:

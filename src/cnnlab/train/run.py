@@ -71,12 +71,17 @@ Hook = Callback | Callable[[dict[str, Any]], None]  # a callback, or a plain fun
 
 
 def train(
-    config: RunConfig, out_dir: str | Path, progress: bool | None = None, callbacks: Sequence[Hook] = ()
+    config: RunConfig,
+    out_dir: str | Path,
+    progress: bool | None = None,
+    callbacks: Sequence[Hook] = (),
+    splits: Splits | None = None,
 ) -> RunResult:
     """Train a new run described by `config` into `out_dir` (which must not hold a run yet).
 
     `callbacks` hook into the fit loop (`cnnlab.train.Callback`, or plain functions of each epoch's
     metrics row); `progress` shows a progress bar (default: on a terminal, per train.progress).
+    `splits`: `config.data` already loaded by the caller (the time budget's probe), not loaded again.
     """
     folder = RunFolder(out_dir)
     check_threads(config.train)
@@ -90,7 +95,7 @@ def train(
                 )
 
         agree(world, start)  # on the writer (rank 0) of several processes, which tells the others
-        return _run(config, folder_for(world, folder), None, progress, callbacks, world)
+        return _run(config, folder_for(world, folder), None, progress, callbacks, world, splits)
 
 
 def resume(
@@ -149,8 +154,10 @@ def _run(
     progress: bool | None,
     hooks: Sequence[Hook],
     world: World | None = None,
+    loaded: Splits | None = None,
 ) -> RunResult:
-    """Data, model, optimiser and schedule for `config`, then the fit loop from `state` (or from the start).
+    """Data (`loaded`, or read now), model, optimiser and schedule for `config`, then the fit loop from
+    `state` (or from the start).
 
     On several processes (`world`) each takes its share of every batch, and the model trains under DDP.
     """
@@ -158,7 +165,7 @@ def _run(
     check_same_compute(world, {"device": compute.device.type, "precision": compute.precision})
     writer = world is None or world.writer
     torch.manual_seed(config.train.seed)
-    splits = writer_first(world, lambda: load_splits(config.data))  # a download or decode happens once
+    splits = loaded or writer_first(world, lambda: load_splits(config.data))  # a download or decode happens once
     if config.schedule.name == "plateau" and len(splits.val) == 0:
         raise UserError(
             "schedule.name=plateau lowers the rate when the validation loss stalls, and this run has no validation "
