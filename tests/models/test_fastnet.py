@@ -121,3 +121,21 @@ def test_whitening_bias_trains_for_the_first_epochs_only() -> None:
     always = build("fastnet", 3, 10, 32, widths=(8, 8, 8), whiten_bias_epochs=None)
     always.set_epoch(100)
     assert always.features.whiten.bias.requires_grad
+
+
+def test_airbench96s_net_three_convs_a_block_with_a_skip() -> None:
+    """The 96% record's net (whitening, then blocks 128/384/512 of three convs with a skip around the last
+    two): 9,918,776 parameters by hand, 312 whitening + 27,648 + 2 x 147,456 + 442,368 + 2 x 1,327,104 +
+    1,769,472 + 2 x 2,359,296 filters + 2 x (3 x 128 + 3 x 384 + 3 x 512) batch-norm + 5,120 head."""
+    model = build("fastnet", widths=(128, 384, 512), convs_per_block=3, residual=True)
+    assert sum(p.numel() for p in model.parameters()) == 9_918_776
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    block = model.features.res2
+    x = torch.randn(2, 384, 8, 8)
+    block.eval()
+    torch.testing.assert_close(block(x), F.gelu(x + block.body(x)))  # the skip joins before the last activation
+    assert [name for name, _ in block.body.named_children()] == ["conv2_2", "bn2_2", "gelu2_2", "conv2_3", "bn2_3"]
+    plain = build("fastnet", widths=(128, 384, 512), convs_per_block=3)
+    assert sum(p.numel() for p in plain.parameters()) == 9_918_776  # the skip adds no parameter
+    with pytest.raises(UserError, match="model.residual=true needs model.convs_per_block of 2 or more"):
+        build("fastnet", convs_per_block=1, residual=True)

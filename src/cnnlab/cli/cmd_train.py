@@ -30,7 +30,8 @@ def add_parser(verbs: argparse._SubParsersAction) -> None:
     )
     p.add_argument("args", nargs="*", metavar="CONFIG.yaml | key=value", help="a YAML config, then overrides")
     p.add_argument(
-        "--preset", help="start from a built-in config (fast-80, fast-90, fast-91, fast-94; fast with --budget)"
+        "--preset",
+        help="start from a built-in config (fast-80, fast-90, fast-91, fast-93, fast-94; fast with --budget)",
     )
     p.add_argument(
         "--budget",

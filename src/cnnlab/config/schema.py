@@ -261,6 +261,22 @@ class LookaheadConfig(Section):
     power: Float = Field(3.0, ge=0, description="decay grows as (progress ** power): move fast early, average late")
 
 
+class SelectionConfig(Section):
+    """Training on the hardest examples of each batch as a small proxy fastnet judges them (airbench96's
+    selection): the proxy scores every batch and trains on its own kept share every few steps."""
+
+    keep: Float = Field(0.5, gt=0, lt=1, description="share of each batch trained on: the proxy's highest losses")
+    widths: tuple[Int, ...] = Field((32, 64, 64), min_length=1, description="the proxy fastnet's block widths")
+    convs_per_block: Int = Field(2, gt=0, description="the proxy fastnet's convs a block")
+    train_every: Int = Field(4, gt=0, description="steps between the proxy's own training steps")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        """`train.selection=true` takes the defaults (airbench96's: half of each batch, a 32/64/64 proxy)."""
+        return {} if value is True else value
+
+
 class TrainConfig(Section):
     """The fit loop and the machine it runs on."""
 
@@ -290,6 +306,9 @@ class TrainConfig(Section):
         1.0, gt=0, le=1, description="share of each evaluation batch, least confident first, given the TTA views"
     )
     lookahead: LookaheadConfig = Field(default_factory=LookaheadConfig)
+    selection: SelectionConfig | None = Field(
+        None, description="train on the hardest share of each batch, as a small proxy net judges it; null: off"
+    )
     ema: Float = Field(
         0.0,
         ge=0,

@@ -7,6 +7,8 @@ and restores it, so a resumed run never forgets it. The loop's points, in order:
 
     on_fit_start(model)              once, before the first epoch of this process (also on resume)
     on_epoch_start(epoch)            before an epoch's training pass
+    select_batch(x, y) -> (x, y)     before each training step: the examples of the batch to train on (all of
+                                     them unless a callback keeps fewer: `train.selection`'s hardest examples)
     on_before_optimizer_step(opt)    after each backward pass (gradients unscaled), before the optimiser steps
     on_train_step_end(step)          after each optimiser step; `step` counts from 1 over the whole run
     on_train_epoch_end(epoch)        after the training pass, before the epoch's evaluation
@@ -40,6 +42,9 @@ class Callback:
 
     def on_epoch_start(self, epoch: int) -> None:
         pass
+
+    def select_batch(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return x, y
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         pass

@@ -105,6 +105,8 @@ def train_one_epoch(
     start = time.perf_counter()
     check = max(1, settings.divergence_check_every)
     for step, (x, y) in enumerate(batches, start=1):
+        for callback in settings.callbacks:
+            x, y = callback.select_batch(x, y)
         x, target = batches.mix(x, y)  # mixup / CutMix: soft targets for the loss; top-k counts against y
         with compute.autocast():
             output = model(x)

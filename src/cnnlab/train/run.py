@@ -61,6 +61,7 @@ from .ema import ExponentialMovingAverage
 from .loop import FitSettings, RunResult, fit
 from .optim import build_optimizer, build_scheduler
 from .plateau import PlateauSchedule
+from .selection import proxy_selection
 
 log = logging.getLogger("cnnlab.train")
 
@@ -193,7 +194,15 @@ def _run(
     scheduler = build_scheduler(optimizer, config.schedule, config.train.epochs, steps_per_epoch)
     scaler = torch.amp.GradScaler("cuda") if compute.precision == "fp16" else None
     lookahead = Lookahead(model, config.train.lookahead, config.train.epochs * steps_per_epoch, steps_per_epoch)
+    selection = proxy_selection(
+        config,
+        compute,
+        steps_per_epoch,
+        lambda proxy: model_on_device(proxy, splits, augment, compute, train_batches if state is None else None),
+        world,
+    )
     callbacks = [
+        *([selection] if selection is not None else []),  # first: every later point sees the examples kept
         *([ModelEpochHook(model)] if isinstance(model, EpochAware) else []),
         *([GradientClipping(model, config.optim.clip_norm)] if config.optim.clip_norm else []),
         *([lookahead] if lookahead.enabled else []),
@@ -389,14 +398,19 @@ def _describe_start(config: RunConfig, splits: Splits, model: nn.Module, compute
         config.data.preprocess,
         describe_augment(config.data.augment),
     )
+    selection = config.train.selection
     log.info(
-        "%s parameters; %s %s lr %g; %d epochs of %d batches; on %s",
+        "%s parameters; %s %s lr %g; %d epochs of %d batches%s; on %s",
         f"{params:,}",
         config.optim.name,
         config.schedule.name,
         config.optim.lr,
         config.train.epochs,
         steps,
+        f" (each trained on its hardest {selection.keep:.0%}, as a {'/'.join(map(str, selection.widths))} proxy "
+        "judges it)"
+        if selection is not None
+        else "",
         compute.describe(),
     )
 

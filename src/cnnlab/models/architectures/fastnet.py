@@ -87,6 +87,18 @@ def patch_statistics(images: torch.Tensor, kh: int, kw: int, chunk: int = 1000) 
     return mean, products / total - torch.outer(mean, mean)
 
 
+class Residual(nn.Module):
+    """`activation(x + body(x))`: a skip connection around a block's later convs."""
+
+    def __init__(self, body: nn.Module, activation: nn.Module | None) -> None:
+        super().__init__()
+        self.body = body
+        self.activation = activation if activation is not None else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.activation(x + self.body(x))
+
+
 def batch_norm(width: int, momentum: float, eps: float, frozen_scale: bool) -> nn.BatchNorm2d:
     """BatchNorm2d whose scale can be held at 1 (the record nets train only the shift)."""
     bn = nn.BatchNorm2d(width, eps=eps, momentum=momentum)
@@ -115,6 +127,7 @@ def fastnet(
     bn_eps: float = 1e-12,
     bn_frozen_scale: bool = True,
     identity_init: bool = True,
+    residual: bool = False,
 ) -> nn.Module:
     """Fast CIFAR-10 net (speed-record class): whitened 2x2 conv, conv-pool-BN-GELU blocks 64/256/256, scaled head.
 
@@ -123,8 +136,13 @@ def fastnet(
     the record); `bn_frozen_scale` keeps BN scales at 1, untrained; `identity_init` starts each conv as a
     partial identity; `whiten_init=false` leaves the first conv randomly initialised and trained (to
     measure what whitening is worth); `whiten_bias_epochs` trains the whitening bias for that many
-    epochs, then freezes it (None: always trained).
+    epochs, then freezes it (None: always trained); `residual` adds each block's first output to the output
+    of its later convs, before their last activation (airbench96's blocks of three convs).
     """
+    if residual and convs_per_block < 2:
+        raise UserError(
+            "model.residual=true needs model.convs_per_block of 2 or more: a skip goes around the later convs"
+        )
     full = 2 * in_channels * whiten_kernel**2
     width0 = full if whiten_width is None else whiten_width
     if width0 % 2 or not 0 < width0 <= full:
@@ -137,17 +155,21 @@ def fastnet(
     layers: list[tuple[str, nn.Module | None]] = [("whiten", whiten), (f"{activation}0", make_activation(activation))]
     channels = width0
     for b, width in enumerate(widths, start=1):
+        block: list[tuple[str, nn.Module | None]] = []
         for j in range(1, convs_per_block + 1):
             conv = nn.Conv2d(channels, width, 3, padding=1, bias=False)
             if identity_init:  # the first `channels` filters pass their input through unchanged
                 nn.init.dirac_(conv.weight[: min(channels, width)])
-            layers += [
+            block += [
                 (f"conv{b}_{j}", conv),
                 (f"pool{b}", nn.MaxPool2d(2) if j == 1 else None),
                 (f"bn{b}_{j}", batch_norm(width, bn_momentum, bn_eps, bn_frozen_scale)),
                 (f"{activation}{b}_{j}", make_activation(activation, slope)),
             ]
             channels = width
+        if residual:  # conv, pool, BN, act, then act(x + the later convs without their last activation)
+            block = [*block[:4], (f"res{b}", Residual(sequential(*block[4:-1]), block[-1][1]))]
+        layers += block
     layers.append(("global_pool", nn.AdaptiveMaxPool2d(1)))
     features = sequential(*layers)
     classifier = sequential(
