@@ -4,7 +4,9 @@ A student has ten minutes, not a number of epochs. `plan_budget` measures this m
 evaluation speed on the fast family's nets in a short probe (a few steps on the real images), predicts
 each candidate's time (its epochs at the measured speed, the final evaluation with its test-time
 views, and the set-up), and picks the candidate with the best accuracy measured for it that fits;
-`train_to_budget` then trains it and writes the choice and the probe's figures beside the run.
+`train_to_budget` then trains it on the images the plan loaded and writes the choice and the probe's
+figures beside the run. A net's probed speed is kept for this machine's boot (`speed_records`), so
+only a budget's first run here pays for probing it.
 
 The candidates are `cnnlab/builtin/budgets/fast.yaml`: points of the presets' family (the record's
 recipe at several widths and lengths) with the test top-1 each reached on the CIFAR-10 JPEG copy. The
@@ -30,6 +32,7 @@ from torch import nn
 from cnnlab.builtin import path as builtin_path
 from cnnlab.builtin import preset_path
 from cnnlab.config import RunConfig, load_config
+from cnnlab.config.schema import DataConfig
 from cnnlab.data import BatchAugment, BatchIterator, Splits, fit_preprocess, load_splits
 from cnnlab.errors import UserError
 from cnnlab.evaluation import tta_logits, tta_views
@@ -50,7 +53,8 @@ PROBE_STEPS = 6  # timed training steps a width (after WARMUP_STEPS): enough to 
 WARMUP_STEPS = 2
 PROBE_EVAL_IMAGES = 1000
 # of the budget left after the probe: what the chosen run's predicted time may use. The probe's speed
-# has come out 2-5% under the run's own (a short probe still warming up), so the prediction errs long.
+# has come out 0-15% under the run's own (on a 2-core EPYC: exact for the 64-wide net, slow for the
+# narrower ones, whose short probe is still warming up), so the prediction errs long where it errs.
 MARGIN = 0.96
 BUDGET_FILE = "budget.json"
 CHOSEN_KEYS = ("model.widths", "train.epochs", "train.batch_size")  # what the budget decides
@@ -88,7 +92,7 @@ class BudgetPlan:
     chosen: Candidate | None = None
     measured: dict[str, str] = field(default_factory=dict)  # width: "now", or when an earlier probe measured it
     splits: Splits | None = None  # the data the plan loaded (for `data`), which the run then trains on
-    data: Any = None
+    data: DataConfig | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -1,11 +1,11 @@
 """This machine's measured speeds, kept between runs: a time budget probes each net once per boot.
 
-The probe behind `--budget` costs seconds of the budget (about 20 s for the three widths on a 2-core
-CPU); what it measures holds while the machine, its software and the net's settings stay the same. So
-the figures are kept in `speeds.json` under the data root, keyed by the hardware, this boot (a restart,
-or another host with the same CPU model, probes again: hosts of one model have differed by 20% here),
-torch's version, the resolved compute and every setting that moves the speed. The file only saves
-time: an unreadable one is ignored and written afresh.
+The probe behind `--budget` costs seconds of the budget (3-7 s a width on a 2-core CPU); what it
+measures holds while the machine, its software and the net's settings stay the same. So the figures
+are kept in `speeds.json` under cnnlab's own data root ($CNNLAB_DATA or ~/.cache/cnnlab), keyed by
+the hardware, this boot (a restart, or another host with the same CPU model, probes again: hosts of
+one model have differed by 30% here), torch's version, the resolved compute and every setting that
+moves the speed. The file only saves time: an unreadable one is ignored and written afresh.
 """
 
 from __future__ import annotations
