@@ -9,7 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
+
+from cnnlab.study import workers
 
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
 
@@ -141,3 +144,14 @@ def test_ctrl_c_stops_a_study_of_workers_without_starting_the_runs_they_had_queu
     trained = sorted(p.parent.parent.name for p in out.glob("runs/*/seed0/config.yaml"))
     assert trained == ["a", "b"]  # the runs queued behind them never started
     assert sorted(p.parent.parent.name for p in out.glob("runs/*/seed0/state.pt")) == ["a", "b"]  # still there
+
+
+def test_a_worker_that_got_ctrl_c_starts_no_further_run(monkeypatch) -> None:
+    """Ctrl-C reaches a worker at once; the study's stop event may come later, after the pool has handed
+    the worker its next run: the worker's own signal is enough to leave that run untrained."""
+    monkeypatch.setattr(workers, "_interrupted", False)
+    monkeypatch.setattr(workers, "_stopped", None)
+    assert not workers.stopping()
+    with pytest.raises(KeyboardInterrupt):
+        workers._on_ctrl_c(signal.SIGINT, None)
+    assert workers.stopping()

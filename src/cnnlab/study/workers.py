@@ -20,6 +20,7 @@ from typing import Any
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 WATCH_SECONDS = 1.0
 _stopped: Any = None  # the study's stop event, in a worker process
+_interrupted = False  # whether Ctrl-C reached this worker
 
 
 def start_worker(parent: int, stopped: Any) -> None:
@@ -27,12 +28,22 @@ def start_worker(parent: int, stopped: Any) -> None:
     hands a worker runs queued before the stop, which `stopping()` then tells it to leave untrained."""
     global _stopped
     _stopped = stopped
+    signal.signal(signal.SIGINT, _on_ctrl_c)
     die_with_parent(parent)
+
+
+def _on_ctrl_c(signum: int, frame: Any) -> None:
+    """Ctrl-C reaches the study and its workers together. A worker that was training ends its run at once
+    and may be handed the next queued run before the study, busier, has set its stop event: remembering
+    the signal here, it leaves that run untrained too."""
+    global _interrupted
+    _interrupted = True
+    raise KeyboardInterrupt
 
 
 def stopping() -> bool:
     """Whether the study this worker serves was stopped (never in the study's own process)."""
-    return _stopped is not None and _stopped.is_set()
+    return _interrupted or (_stopped is not None and _stopped.is_set())
 
 
 def die_with_parent(parent: int) -> None:
