@@ -94,6 +94,17 @@ def test_malformed_overrides(bad: str) -> None:
         load_config(None, [bad])
 
 
+def test_an_override_inside_a_value_says_how_to_give_the_section() -> None:
+    with pytest.raises(UserError) as err:
+        load_config(None, ["train.selection=true", "train.selection.widths=[8,16,16]"])
+    assert "'train.selection.widths' goes inside 'train.selection', which an earlier override set to True" in str(
+        err.value
+    )
+    assert "'train.selection={widths: [8, 16, 16]}'" in str(err.value)
+    config = load_config(None, ["model.name=fastnet", "train.selection={widths: [8, 16, 16]}"])  # as it says
+    assert config.train.selection is not None and config.train.selection.widths == (8, 16, 16)
+
+
 def test_missing_or_broken_files(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="does not exist"):
         load_config(tmp_path / "nope.yaml")

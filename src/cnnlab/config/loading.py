@@ -142,7 +142,14 @@ def set_dotted(target: dict[str, Any], key: str, value: Any) -> None:
     for i, part in enumerate(parents):
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise UserError(f"override '{key}' goes inside '{'.'.join(parents[: i + 1])}', which is a value")
+            section, inside = ".".join(parents[: i + 1]), value
+            for name in reversed([*parents[i + 1 :], leaf]):
+                inside = {name: inside}
+            example = yaml.safe_dump(inside, default_flow_style=True).strip()
+            raise UserError(
+                f"override '{key}' goes inside '{section}', which an earlier override set to {child!r}: give the "
+                f"section once, as a mapping (e.g. '{section}={example}'), or drop the earlier override"
+            )
         node = child
     node[leaf] = value
 

@@ -166,7 +166,8 @@ def _run(
     check_same_compute(world, {"device": compute.device.type, "precision": compute.precision})
     writer = world is None or world.writer
     torch.manual_seed(config.train.seed)
-    splits = loaded or writer_first(world, lambda: load_splits(config.data))  # a download or decode happens once
+    # a download or decode happens once
+    splits = loaded if loaded is not None else writer_first(world, lambda: load_splits(config.data))
     if config.schedule.name == "plateau" and len(splits.val) == 0:
         raise UserError(
             "schedule.name=plateau lowers the rate when the validation loss stalls, and this run has no validation "
