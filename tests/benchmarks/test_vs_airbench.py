@@ -18,6 +18,7 @@ from vs_airbench import (
     CnnlabCurve,
     CpuEvent,
     autocast_forward,
+    compare,
     first_time_reaching,
     mean_curve,
     subset_folder,
@@ -50,6 +51,31 @@ def test_the_target_is_reached_by_airbench_at_its_own_last_point_at_the_latest()
     assert summary["test_top1"] == pytest.approx(0.9398) and summary["seconds_std"] == pytest.approx(7.1, abs=0.05)
     # one seed alone ends below the mean: it never reaches the target, and says so
     assert [run["time_to_target"] for run in summary["runs"]] == [100.0, None]
+
+
+def test_compare_gives_the_speedup_of_the_preset_reaching_the_target_soonest() -> None:
+    def run(seconds: list[float], top1: list[float]) -> dict:
+        return {
+            "seed": 0,
+            "test_top1": top1[-1],
+            "seconds": seconds[-1],
+            "curve": list(zip(seconds, top1, strict=True)),
+        }
+
+    figures = compare(
+        {
+            "airbench": [run([50.0, 120.0], [0.85, 0.90])],
+            "quick": [run([20.0, 40.0], [0.86, 0.895])],  # whole run 3x sooner, but 0.5 points short
+            "slow": [run([30.0, 60.0, 80.0], [0.85, 0.901, 0.91])],  # reaches 0.90 at 60 s: 2x
+            "mid": [run([20.0, 40.0], [0.88, 0.90])],  # at 40 s: 3x, the soonest
+        }
+    )
+    assert figures["target"] == 0.9 and figures["best_preset"] == "mid" and figures["speedup"] == 3.0
+    quick = figures["cnnlab"]["quick"]
+    assert quick["speedup"] is None and quick["gap"] == pytest.approx(0.005) and quick["time_ratio"] == 3.0
+    assert figures["cnnlab"]["slow"]["speedup"] == 2.0
+    none = compare({"airbench": [run([50.0, 120.0], [0.85, 0.90])], "quick": [run([20.0, 40.0], [0.86, 0.895])]})
+    assert none["speedup"] is None and not none["reached"] and none["best_preset"] is None
 
 
 def test_subset_folder_links_a_balanced_share_of_each_split(tmp_path: Path) -> None:
