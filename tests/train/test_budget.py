@@ -45,6 +45,17 @@ def test_the_prediction_adds_set_up_training_and_the_evaluation_views() -> None:
     assert predicted_seconds(candidate, speed, 50_000, 10_000, 3.0) == pytest.approx(5 + 400 + 7.5)
 
 
+def test_every_candidate_of_the_fast_family_is_its_preset_at_its_size() -> None:
+    family = budget.candidates("fast")
+    for candidate in family:
+        config = candidate.config([])
+        assert tuple(config.model.options()["widths"]) == candidate.widths
+        assert (config.train.epochs, config.train.batch_size) == (candidate.epochs, candidate.batch_size)
+        assert 0.1 < candidate.top1 < 1
+    largest = family[-1]  # the costliest last: fast-93's recipe, its selection and skips with it
+    assert largest.preset == "fast-93" and largest.config([]).train.selection is not None
+
+
 def test_the_best_candidate_that_fits_is_chosen(small_family, monkeypatch: pytest.MonkeyPatch) -> None:
     speeds = {(8, 16, 16): Speed(200.0, 2000.0, 1.0), (16, 32, 32): Speed(50.0, 500.0, 1.0)}
     monkeypatch.setattr(budget, "probe", lambda config, splits: speeds[tuple(config.model.options()["widths"])])
@@ -55,6 +66,45 @@ def test_the_best_candidate_that_fits_is_chosen(small_family, monkeypatch: pytes
     assert plan_budget(120, DIGITS).chosen == SMALL[2]  # more time: the wider net, best where measured
     with pytest.raises(UserError, match=r"too short for the smallest net here: 8/16/16 x 1 epochs .* --budget 1m"):
         plan_budget(3, DIGITS)
+
+
+def test_a_wider_net_is_not_probed_when_it_could_not_fit_at_a_narrower_ones_speed(
+    small_family, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    speeds = {(8, 16, 16): Speed(200.0, 2000.0, 1.0), (16, 32, 32): Speed(40.0, 400.0, 1.0)}
+    probed = []
+    monkeypatch.setattr(
+        budget, "probe", lambda config, splits: probed.append(w := tuple(config.model.options()["widths"])) or speeds[w]
+    )
+    monkeypatch.setattr(
+        budget, "candidates", lambda family="fast": [*SMALL, Candidate("fast-90", (32, 64, 64), 1, 64, 0.8)]
+    )
+    # 1,438 digits at 40 images/s (the 16-wide net's speed, which the 32-wide one cannot beat): 36 s > 0.96 x 30 s,
+    # though at the 8-wide net's 200 images/s the 32-wide one's epoch would seem to fit (7.2 s)
+    plan = plan_budget(30, DIGITS)
+    assert probed == [(8, 16, 16), (16, 32, 32)] and plan.predictions[-1]["fits"] is False
+
+
+def test_the_probe_of_a_net_with_a_selection_counts_the_images_drawn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The net trains on the kept share of each batch; an epoch draws every image, so the drawn ones set its time."""
+    from cnnlab.builtin import preset_path
+    from cnnlab.config import load_config
+    from cnnlab.data import load_splits
+    from cnnlab.train.selection import ProxySelection
+
+    scored, epochs = [], []
+    real_select, real_epoch = ProxySelection.select_batch, budget.train_one_epoch
+    monkeypatch.setattr(
+        ProxySelection, "select_batch", lambda self, x, y: scored.append(len(x)) or real_select(self, x, y)
+    )
+    monkeypatch.setattr(budget, "train_one_epoch", lambda *a, **k: epochs.append(real_epoch(*a, **k)) or epochs[-1])
+    overrides = ["model.widths=[8,16,16]", "train.batch_size=32", "train.selection={keep: 0.25, widths: [4,8,8]}"]
+    config = load_config(preset_path("fast-93"), [*DIGITS, *overrides])
+    speed = budget.probe(config, load_splits(config.data))
+    assert scored == [32] * (budget.WARMUP_STEPS + budget.PROBE_STEPS)  # the proxy scored every batch drawn
+    timed = epochs[-1]
+    assert timed["images"] == budget.PROBE_STEPS * 8  # the net trained on a quarter of each
+    assert speed.train_images_per_second == pytest.approx(budget.PROBE_STEPS * 32 / timed["seconds"])
 
 
 def test_a_budgeted_run_trains_the_choice_and_records_it(small_family, tmp_path: Path) -> None:
@@ -93,12 +143,14 @@ def test_a_probe_is_made_once_per_net_and_boot(small_family, monkeypatch: pytest
     assert all(when != "now" for when in again.measured.values())
     plan_budget(120, [*DIGITS, "data.augment.flip=false"])  # a setting that moves the speed: probed anew
     assert len(probed) == 4
+    plan_budget(120, [*DIGITS, "train.selection=true"])  # the proxy's steps move it too
+    assert len(probed) == 6
     monkeypatch.setattr(speed_records, "boot_id", lambda: "another-boot")  # restarted, or another host
     plan_budget(120, DIGITS)
-    assert len(probed) == 6
+    assert len(probed) == 8
     speed_records._path().write_text("{not json")  # a damaged record only costs a probe, then is rewritten
     plan_budget(120, DIGITS)
-    assert len(probed) == 8 and json.loads(speed_records._path().read_text())
+    assert len(probed) == 10 and json.loads(speed_records._path().read_text())
 
 
 def test_the_command_line_asks_for_what_budget_needs(capsys) -> None:

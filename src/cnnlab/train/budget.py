@@ -8,8 +8,8 @@ views, and the set-up), and picks the candidate with the best accuracy measured 
 figures beside the run. A net's probed speed is kept for this machine's boot (`speed_records`), so
 only a budget's first run here pays for probing it.
 
-The candidates are `cnnlab/builtin/budgets/fast.yaml`: points of the presets' family (the record's
-recipe at several widths and lengths) with the test top-1 each reached on the CIFAR-10 JPEG copy. The
+The candidates are `cnnlab/builtin/budgets/fast.yaml`: points of the presets' family (the records'
+recipes at several widths and lengths) with the test top-1 each reached on the CIFAR-10 JPEG copy. The
 schedule's length follows the epochs chosen (the presets' learning rate decays to 0 over the run).
 """
 
@@ -45,6 +45,7 @@ from .device import Compute, resolve_compute
 from .loop import FitSettings, RunResult, train_one_epoch
 from .optim import build_optimizer, build_scheduler
 from .run import Hook, train
+from .selection import proxy_selection
 from .speed_records import Speed, recall, remember, speed_key
 
 log = logging.getLogger("cnnlab.train")
@@ -160,9 +161,9 @@ def plan_budget(budget_seconds: float, overrides: Sequence[str] = (), family: st
         shortest = min((c for c in pool if c.widths == width), key=lambda c: c.epochs)
         config = shortest.config(overrides)
         key = "/".join(map(str, width))
-        if plan.speeds:  # stop probing once a wider net's shortest run could not fit, at the speed seen so far
-            fastest = max(s.train_images_per_second for s in plan.speeds.values())
-            if shortest.epochs * train_images / fastest > _usable(budget_seconds, started):
+        if plan.speeds:  # stop once a wider net's shortest run could not fit even at the narrower nets' speed
+            bound = min(s.train_images_per_second for s in plan.speeds.values())  # a wider net trains no faster
+            if shortest.epochs * train_images / bound > _usable(budget_seconds, started):
                 break
         plan.speeds[key], plan.measured[key] = probe_once(config, splits)
         log.info(
@@ -266,29 +267,34 @@ def probe(config: RunConfig, splits: Splits) -> Speed:
         )
 
     batches = batches_of(subset)
-    model = build(
-        config.model.name,
-        splits.dataset.channels,
-        splits.dataset.num_classes,
-        augment.output_size,
-        **config.model.options(),
-    )
     images = next(iter(batches))[0]
-    if isinstance(model, InitFromData):
-        model.init_from_data(images.float())
-    model.to(compute.device)
-    if compute.channels_last:
-        model.to(memory_format=torch.channels_last)
+
+    def on_device(net_config: RunConfig) -> nn.Module:  # built and initialised as the trainer does
+        model = build(
+            net_config.model.name,
+            splits.dataset.channels,
+            splits.dataset.num_classes,
+            augment.output_size,
+            **net_config.model.options(),
+        )
+        if isinstance(model, InitFromData):
+            model.init_from_data(images.float())
+        model.to(compute.device)
+        return model.to(memory_format=torch.channels_last) if compute.channels_last else model
+
+    model = on_device(config)
     setup = time.perf_counter() - started
     optimizer = build_optimizer(model, config.optim, compute.precision)
     scheduler = build_scheduler(optimizer, config.schedule, 1, len(batches))
     criterion = nn.CrossEntropyLoss(label_smoothing=config.train.label_smoothing)
-    settings = FitSettings(epochs=1)
+    selection = proxy_selection(config, compute, len(batches), on_device)  # its proxy's steps are the run's too
+    settings = FitSettings(epochs=1, callbacks=[selection] if selection is not None else [])
     warm = batches_of(subset.subset(np.arange(batch * WARMUP_STEPS)))
     train_one_epoch(model, warm, optimizer, scheduler, criterion, compute, 1, settings)
     timed = batches_of(subset.subset(np.arange(batch * WARMUP_STEPS, len(rows))))
     trained = train_one_epoch(model, timed, optimizer, scheduler, criterion, compute, 1, settings)
-    return Speed(trained["images"] / trained["seconds"], _eval_speed(model, images, config, compute), setup)
+    drawn = len(timed) * batch  # the images drawn: with a selection the net trains on a share of them
+    return Speed(drawn / trained["seconds"], _eval_speed(model, images, config, compute), setup)
 
 
 @torch.inference_mode()

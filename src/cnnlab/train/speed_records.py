@@ -63,6 +63,7 @@ def speed_key(config: RunConfig, compute: Compute) -> str:
         "optim": config.optim.model_dump(mode="json"),
         "data": config.data.model_dump(mode="json", include={"preprocess", "augment", "image_size", "source"}),
         "batch_size": config.train.batch_size,
+        "selection": config.train.selection.model_dump(mode="json") if config.train.selection else None,
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
