@@ -60,6 +60,20 @@ def step_flops(
     return counter.get_total_flops(), stepping.get_total_flops()
 
 
+def image_flops(model: nn.Module, image_shape: tuple[int, ...], batch: int = 4) -> tuple[float, float]:
+    """(forward, forward + backward) FLOPs an image of `model` in training mode, as FlopCounterMode counts them on
+    `batch` random images of `image_shape`: what a recipe computes an image, whatever the machine and dtype. Counted
+    in fp32 (a count does not depend on the dtype); the model's batch-norm statistics move once, its weights not."""
+    x = torch.randn(batch, *image_shape)
+    model.train()
+    with FlopCounterMode(display=False) as forward:
+        model(x)
+    with FlopCounterMode(display=False) as both:
+        model(x).float().sum().backward()
+    model.zero_grad(set_to_none=True)
+    return forward.get_total_flops() / batch, both.get_total_flops() / batch
+
+
 class ScopedBatches:
     """Batches drawn inside a profiler scope (DATA_SCOPE), so that a profile tells the data side (indexing,
     augmentation, layout) from the model's; otherwise the batches as they come."""

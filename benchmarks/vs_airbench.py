@@ -36,6 +36,13 @@ Time to target. The target is airbench94's final test top-1 (the mean over seeds
 the seeds, the time to target is the first epoch end whose top-1 reaches it: a net exists only there (an unfinished
 run's schedule has not decayed yet), so nothing is interpolated. Each run is a fresh process, so that none inherits
 what another set up (such as cnnlab's allocator tuning), and the order reverses from seed to seed.
+
+Arithmetic. After the runs, each recipe's arithmetic is counted (torch's FlopCounterMode on a few images: the
+convolutions and matrix products of a training image's forward and backward pass, and of a test image's forward
+pass, times the images each run trains on and its test-time views): airbench94's 0.36 PFLOP and fast-93's 3.2 match
+the record holder's published counts (0.36 and 3.1). A whole run's time ratio is then the product of two factors
+that tell a recipe from its execution: how much less the preset computes (`arithmetic_ratio`) and how much faster
+it computes over its clock (`rate_ratio`, of the GFLOP/s each achieves).
 """
 
 from __future__ import annotations
@@ -56,14 +63,17 @@ import torch
 from torch import nn
 
 from _common import finish, in_fresh_process, machine, require_cifar_jpeg, spread
+from _step_cost import image_flops
 from cnnlab.builtin import preset_path
 from cnnlab.config import RunConfig, load_config
 from cnnlab.data import BatchAugment, BatchIterator, load
 from cnnlab.errors import UserError
+from cnnlab.evaluation.tta import tta_views
 from cnnlab.machine import native_bf16, usable_cores
 from cnnlab.models import build
 from cnnlab.runs import RunFolder
 from cnnlab.train import Compute, evaluate, resolve_compute, train
+from cnnlab.train.selection import proxy_config
 
 AIRBENCH_VERSION = "0.1.8"
 # 2 epochs each: 10 steps of airbench's (batch 1,024) and 20 of fast-90's (batch 512). Fewer steps leave airbench's
@@ -355,6 +365,60 @@ def run_cnnlab(config: RunConfig, label: str) -> dict[str, Any]:
     }
 
 
+# --- what each recipe computes: a ratio of times is a ratio of arithmetic times a ratio of rates ----------------------
+
+
+def arithmetic(train_flops: float, eval_flops: float) -> dict[str, float]:
+    """A run's arithmetic in PFLOP: training, the final evaluation, and both."""
+    return {
+        "pflop": round((train_flops + eval_flops) / 1e15, 4),
+        "train_pflop": round(train_flops / 1e15, 4),
+        "eval_pflop": round(eval_flops / 1e15, 4),
+    }
+
+
+def airbench_arithmetic(train_images: int, test_images: int, epochs_scale: float) -> dict[str, float]:
+    """airbench94's run: its steps of a full batch (its loader drops the last partial one, and it stops after
+    ceil(epochs x batches an epoch) steps), forward and backward, then its test images at its TTA level's views.
+    Its whitening init, a covariance of patches, is left out. 0.36 PFLOP for the real run, as its README counts."""
+    from airbench import lib_airbench94
+
+    opt = lib_airbench94.hyp["opt"]
+    forward, both = image_flops(cpu_net(lib_airbench94.make_net94, None), (3, 32, 32))
+    steps = math.ceil(train_images // opt["batch_size"] * opt["train_epochs"] * epochs_scale)
+    views = tta_views(lib_airbench94.hyp["net"]["tta_level"])
+    return arithmetic(steps * opt["batch_size"] * both, test_images * views * forward)
+
+
+def cnnlab_arithmetic(
+    config: RunConfig, train_images: int, test_images: int, channels: int = 3, classes: int = 10
+) -> dict[str, float]:
+    """A preset's run: every training image each epoch, forward and backward (with `train.selection`: the kept share
+    through the net; every image through the proxy's forward, and the proxy's backward every `train_every` steps),
+    then its test images at its TTA setting's views on average."""
+
+    def flops_of(model: RunConfig) -> tuple[float, float]:
+        net = build(model.model.name, channels, classes, size, **model.model.options())
+        return image_flops(net, (channels, *size))
+
+    size = BatchAugment(config.data.augment, (32, 32)).output_size
+    forward, both = flops_of(config)
+    images = config.train.epochs * train_images
+    selection = config.train.selection
+    if selection is None:
+        training = images * both
+    else:
+        proxy_forward, proxy_both = flops_of(proxy_config(config, selection))
+        backward = proxy_both - proxy_forward
+        training = images * (selection.keep * both + proxy_forward + backward / selection.train_every)
+    return arithmetic(training, test_images * tta_views(config.train.tta, config.train.tta_fraction) * forward)
+
+
+def rates(summary: dict[str, Any], counted: dict[str, float]) -> dict[str, Any]:
+    """A tool's summary with its run's arithmetic and the rate it ran at over its clock (GFLOP/s)."""
+    return summary | counted | {"gflops": round(counted["pflop"] * 1e6 / summary["seconds"], 1)}
+
+
 # --- the comparison ---------------------------------------------------------------------------------------------------
 
 
@@ -425,11 +489,17 @@ def run_seeds(
     return runs
 
 
-def compare(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def compare(
+    runs: dict[str, list[dict[str, Any]]], counted: dict[str, dict[str, float]] | None = None
+) -> dict[str, Any]:
     """Print and return the comparison: the target (airbench94's mean final top-1), each tool's summary, and the
-    speedup: airbench94's time to the target over that of the preset reaching it soonest (None when none does)."""
+    speedup: airbench94's time to the target over that of the preset reaching it soonest (None when none does).
+    With each tool's arithmetic (`counted`, by tool), a whole run's time ratio splits in two factors: how much less
+    the preset's recipe computes (`arithmetic_ratio`) and how much faster it computes (`rate_ratio`)."""
     target = mean_curve([run["curve"] for run in runs["airbench"]])[-1][1]
     airbench = summarise(runs["airbench"], target)
+    if counted:
+        airbench = rates(airbench, counted["airbench"])
     print(f"target: airbench94's final test top-1, {target:.2%} (mean of {len(runs['airbench'])} seed(s))")
     print(describe("airbench94", airbench, target))
     presets: dict[str, dict[str, Any]] = {}
@@ -440,6 +510,16 @@ def compare(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         summary["time_ratio"] = round(airbench["seconds"] / summary["seconds"], 3)
         summary["gap"] = round(target - summary["test_top1"], 4)
         print(describe(f"cnnlab {preset}", summary, target))
+        if counted:
+            summary = rates(summary, counted[preset])
+            summary["arithmetic_ratio"] = round(airbench["pflop"] / summary["pflop"], 3)
+            summary["rate_ratio"] = round(summary["gflops"] / airbench["gflops"], 3)
+            print(
+                f"  its run computes {summary['pflop']:.3f} PFLOP, airbench94's {airbench['pflop']:.3f}: "
+                f"{summary['arithmetic_ratio']:.2f}x less arithmetic, at {summary['gflops']:,.0f} GFLOP/s against "
+                f"{airbench['gflops']:,.0f}: {summary['rate_ratio']:.2f}x the rate; "
+                f"{summary['time_ratio']:.2f}x less time"
+            )
         if reached is not None:
             print(f"  speedup {summary['speedup']:.2f}x: airbench94's time to its own accuracy over cnnlab {preset}'s")
         else:
@@ -463,6 +543,19 @@ def compare(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         "airbench": airbench,
         "cnnlab": presets,
     }
+
+
+def count_arithmetic(
+    presets: list[str], source: str, data_root: str | None, epochs_scale: float
+) -> dict[str, dict[str, float]]:
+    """Each tool's arithmetic on the data the runs had, by tool (a few seconds, after the runs: nothing timed)."""
+    dataset = load(source, root=data_root)
+    train_images, test_images = len(dataset.train), len(dataset.test)
+    counted = {"airbench": airbench_arithmetic(train_images, test_images, epochs_scale)}
+    for preset in presets:
+        config = preset_config(preset, source, data_root, 0, epochs_scale, None)
+        counted[preset] = cnnlab_arithmetic(config, train_images, test_images, dataset.channels, dataset.num_classes)
+    return counted
 
 
 def main() -> None:
@@ -497,7 +590,8 @@ def main() -> None:
             data_root = str(scratch / "cache")
         data = write_airbench_data(source, data_root, scratch)
         runs = run_seeds(args.preset, args.seeds, data, source, data_root, args.epochs_scale, precision)
-    figures = compare(runs)
+        counted = count_arithmetic(args.preset, source, data_root, args.epochs_scale)
+    figures = compare(runs, counted)
     settings = {"presets": args.preset, "seeds": args.seeds, "precision": precision, "epochs_scale": args.epochs_scale}
     subset = {"subset": args.subset, "test_subset": args.test_subset if args.subset else None}
     finish(settings | subset | figures | {"machine": machine()})

@@ -76,6 +76,19 @@ class ProxySelection(Callback):
         self.steps = int(state["steps"])
 
 
+def proxy_config(config: RunConfig, selection: SelectionConfig) -> RunConfig:
+    """The run's config with the proxy's net in place of its own: the proxy's widths and depth, no skip, and a
+    whitening bias that never trains (the record's proxy)."""
+    options = {
+        **config.model.model_dump(),
+        "widths": list(selection.widths),
+        "convs_per_block": selection.convs_per_block,
+        "residual": False,
+        "whiten_bias_epochs": 0,
+    }
+    return config.model_copy(update={"model": ModelConfig(**options)})
+
+
 def proxy_selection(
     config: RunConfig,
     compute: Compute,
@@ -98,14 +111,7 @@ def proxy_selection(
             "train.selection runs on one process (each of several would choose from its own share with its own "
             "proxy): run it without torchrun, or set train.selection=null"
         )
-    options = {
-        **config.model.model_dump(),
-        "widths": list(selection.widths),
-        "convs_per_block": selection.convs_per_block,
-        "residual": False,
-        "whiten_bias_epochs": 0,  # the record's proxy never trains its whitening bias
-    }
-    proxy = build_model(config.model_copy(update={"model": ModelConfig(**options)}))
+    proxy = build_model(proxy_config(config, selection))
     if isinstance(proxy, EpochAware):
         proxy.set_epoch(1)  # freezes the whitening bias before the optimiser collects the trainable parameters
     optimizer = build_optimizer(proxy, config.optim, compute.precision)
