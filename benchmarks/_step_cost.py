@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections import defaultdict
@@ -63,14 +64,14 @@ def step_flops(
 def image_flops(model: nn.Module, image_shape: tuple[int, ...], batch: int = 4) -> tuple[float, float]:
     """(forward, forward + backward) FLOPs an image of `model` in training mode, as FlopCounterMode counts them on
     `batch` random images of `image_shape`: what a recipe computes an image, whatever the machine and dtype. Counted
-    in fp32 (a count does not depend on the dtype); the model's batch-norm statistics move once, its weights not."""
-    x = torch.randn(batch, *image_shape)
-    model.train()
-    with FlopCounterMode(display=False) as forward:
-        model(x)
-    with FlopCounterMode(display=False) as both:
-        model(x).float().sum().backward()
-    model.zero_grad(set_to_none=True)
+    in fp32 on a copy of the model (a count depends on neither), with torch's random stream left as it was."""
+    counted = copy.deepcopy(model).train()
+    with torch.random.fork_rng(devices=[]):
+        x = torch.randn(batch, *image_shape)
+        with FlopCounterMode(display=False) as forward:
+            counted(x)
+        with FlopCounterMode(display=False) as both:
+            counted(x).float().sum().backward()
     return forward.get_total_flops() / batch, both.get_total_flops() / batch
 
 

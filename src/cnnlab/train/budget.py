@@ -283,11 +283,11 @@ def probe(config: RunConfig, splits: Splits) -> Speed:
         return model.to(memory_format=torch.channels_last) if compute.channels_last else model
 
     model = on_device(config)
-    setup = time.perf_counter() - started
     optimizer = build_optimizer(model, config.optim, compute.precision)
     scheduler = build_scheduler(optimizer, config.schedule, 1, len(batches))
     criterion = nn.CrossEntropyLoss(label_smoothing=config.train.label_smoothing)
     selection = proxy_selection(config, compute, len(batches), on_device)  # its proxy's steps are the run's too
+    setup = time.perf_counter() - started  # the run builds and initialises its proxy before training too
     settings = FitSettings(epochs=1, callbacks=[selection] if selection is not None else [])
     warm = batches_of(subset.subset(np.arange(batch * WARMUP_STEPS)))
     train_one_epoch(model, warm, optimizer, scheduler, criterion, compute, 1, settings)
