@@ -22,6 +22,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,7 @@ def budgeted(minutes: float, overrides: list[str], fixed: list[dict[str, Any]]) 
         "chosen": plan.chosen.label,
         "seconds": round(seconds, 1),
         "probe_seconds": round(plan.probe_seconds, 1),
-        "probed_now": [width for width, when in plan.measured.items() if when == "now"],
+        "probed_now": [setting for setting, when in plan.measured.items() if when == "now"],
         "predicted_seconds": round(plan.probe_seconds + predicted, 1),
         "test_top1": top1,
         "within_budget": seconds <= budget * (1 + OVER_BUDGET),
@@ -95,7 +96,7 @@ def budgeted(minutes: float, overrides: list[str], fixed: list[dict[str, Any]]) 
     print(
         f"budget {minutes:g} min: {row['chosen']}: test top-1 {top1:.2%} in {seconds:.0f} s "
         f"({seconds / budget:.0%} of the budget; predicted {row['predicted_seconds']:.0f} s with the plan's "
-        f"{plan.probe_seconds:.0f} s, probed now: {', '.join(row['probed_now']) or 'none'}); "
+        f"{plan.probe_seconds:.0f} s, probed now: {'; '.join(row['probed_now']) or 'none'}); "
         "best fixed preset that fits: " + (f"{best['preset']} {best['test_top1']:.2%}" if best else "none"),
         flush=True,
     )
@@ -103,8 +104,8 @@ def budgeted(minutes: float, overrides: list[str], fixed: list[dict[str, Any]]) 
 
 
 def _is(prediction: dict[str, Any], candidate: Any) -> bool:
-    """Whether a plan's prediction row is the one of `candidate`."""
-    return tuple(prediction["widths"]) == candidate.widths and prediction["epochs"] == candidate.epochs
+    """Whether a plan's prediction row is the one of `candidate` (its preset, net, length and batch)."""
+    return all(prediction[name] == value for name, value in asdict(candidate).items())
 
 
 COLUMNS = [

@@ -75,6 +75,16 @@ class Candidate:
     def label(self) -> str:
         return f"{'/'.join(map(str, self.widths))} x {self.epochs} epochs (batch {self.batch_size}, from {self.preset})"
 
+    @property
+    def setting(self) -> str:
+        """What sets its speed, the length apart: its net, its batch and its preset's recipe (one probe each)."""
+        return f"{'/'.join(map(str, self.widths))}, batch {self.batch_size}, {self.preset}"
+
+    @property
+    def cost(self) -> int:
+        """How wide its net is, to order probes from the narrowest: the sum of its widths squared."""
+        return sum(w * w for w in self.widths)
+
     def config(self, overrides: Sequence[str]) -> RunConfig:
         """The run config of this candidate: its preset, its width and length, then the user's overrides."""
         mine = [f"model.widths=[{','.join(map(str, self.widths))}]", f"train.epochs={self.epochs}"]
@@ -91,7 +101,7 @@ class BudgetPlan:
     speeds: dict[str, Speed]
     predictions: list[dict[str, Any]] = field(default_factory=list)
     chosen: Candidate | None = None
-    measured: dict[str, str] = field(default_factory=dict)  # width: "now", or when an earlier probe measured it
+    measured: dict[str, str] = field(default_factory=dict)  # setting: "now", or when an earlier probe measured it
     splits: Splits | None = None  # the data the plan loaded (for `data`), which the run then trains on
     data: DataConfig | None = None
 
@@ -125,7 +135,7 @@ def candidates(family: str = "fast") -> list[Candidate]:
         Candidate(c["preset"], tuple(c["widths"]), int(c["epochs"]), int(c["batch_size"]), float(c["top1"]))
         for c in data["candidates"]
     ]
-    return sorted(out, key=lambda c: (c.epochs * sum(w * w for w in c.widths), c.epochs))
+    return sorted(out, key=lambda c: (c.epochs * c.cost, c.epochs))
 
 
 def predicted_seconds(
@@ -140,9 +150,10 @@ def predicted_seconds(
 def plan_budget(budget_seconds: float, overrides: Sequence[str] = (), family: str = "fast") -> BudgetPlan:
     """Probe this machine and choose the most accurate candidate of `family` predicted to fit the budget.
 
-    Widths are probed from the narrowest up, and only while the narrower ones leave room: a width whose
-    shortest candidate cannot fit is not probed. A budget too short for the cheapest candidate is a
-    UserError saying what it would need.
+    Each setting (net, batch, recipe) is probed once, from the narrowest net up, and only while the
+    narrower ones leave room: a net whose shortest candidate could not fit even at the narrower nets'
+    speed is not probed. A budget too short for the cheapest candidate is a UserError saying what it
+    would need.
     """
     started = time.perf_counter()
     chosen_keys = [o.split("=", 1)[0] for o in overrides if o.split("=", 1)[0] in CHOSEN_KEYS]
@@ -157,15 +168,20 @@ def plan_budget(budget_seconds: float, overrides: Sequence[str] = (), family: st
     if splits.dataset.kind != "images":
         raise UserError(f"--budget trains the fast family's image nets: {splits.dataset.name} holds no images")
     train_images, test_images = len(splits.train), len(splits.test)
-    for width in sorted({c.widths for c in pool}, key=lambda w: sum(v * v for v in w)):  # narrowest first
-        shortest = min((c for c in pool if c.widths == width), key=lambda c: c.epochs)
-        config = shortest.config(overrides)
-        key = "/".join(map(str, width))
-        if plan.speeds:  # stop once a wider net's shortest run could not fit even at the narrower nets' speed
-            bound = min(s.train_images_per_second for s in plan.speeds.values())  # a wider net trains no faster
-            if shortest.epochs * train_images / bound > _usable(budget_seconds, started):
+    shortest = {}  # each setting's shortest candidate, the narrowest nets first
+    for candidate in sorted(pool, key=lambda c: (c.cost, c.batch_size, c.epochs)):
+        shortest.setdefault(candidate.setting, candidate)
+    for key, first in shortest.items():
+        narrower = [
+            plan.speeds[k].train_images_per_second
+            for k, c in shortest.items()
+            if k in plan.speeds and c.cost < first.cost
+        ]
+        if narrower:  # stop once a wider net's shortest run could not fit even at the narrower nets' speed
+            bound = min(narrower)  # a wider net trains no faster
+            if first.epochs * train_images / bound > _usable(budget_seconds, started):
                 break
-        plan.speeds[key], plan.measured[key] = probe_once(config, splits)
+        plan.speeds[key], plan.measured[key] = probe_once(first.config(overrides), splits)
         log.info(
             "probe %s: %.0f training images/s, %.0f evaluation images/s, %.1f s set-up (measured %s)",
             key,
@@ -178,7 +194,7 @@ def plan_budget(budget_seconds: float, overrides: Sequence[str] = (), family: st
     plan.splits, plan.data = splits, pool[0].config(overrides).data
     usable = _usable(budget_seconds, started)
     for candidate in pool:
-        speed = plan.speeds.get("/".join(map(str, candidate.widths)))
+        speed = plan.speeds.get(candidate.setting)
         config = candidate.config(overrides)
         seconds = (
             predicted_seconds(
