@@ -37,12 +37,12 @@ the seeds, the time to target is the first epoch end whose top-1 reaches it: a n
 run's schedule has not decayed yet), so nothing is interpolated. Each run is a fresh process, so that none inherits
 what another set up (such as cnnlab's allocator tuning), and the order reverses from seed to seed.
 
-Arithmetic. Before the runs (a few seconds), each recipe's arithmetic is counted (torch's FlopCounterMode on a
-few images: the convolutions and matrix products of a training image's forward and backward pass, and of a test image's forward
-pass, times the images each run trains on and its test-time views): airbench94's 0.36 PFLOP and fast-93's 3.2 match
-the record holder's published counts (0.36 and 3.1). A whole run's time ratio is then the product of two factors
-that tell a recipe from its execution: how much less the preset computes (`arithmetic_ratio`) and how much faster
-it computes over its clock (`rate_ratio`, of the GFLOP/s each achieves).
+Arithmetic. Before the runs (a few seconds), each recipe's arithmetic is counted (torch's FlopCounterMode on a few
+images: the convolutions and matrix products of a training image's forward and backward pass, and of a test image's
+forward pass, times the images each run trains on and its test-time views): airbench94's 0.36 PFLOP and fast-93's
+3.2 match the record holder's published counts (0.36 and 3.1). A whole run's time ratio is then the product of two
+factors that tell a recipe from its execution: how much less the preset computes (`arithmetic_ratio`) and how much
+faster it computes over its clock (`rate_ratio`, of the GFLOP/s each achieves).
 """
 
 from __future__ import annotations
