@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from cnnlab.cli.main import main
 from cnnlab.errors import UserError
@@ -107,25 +108,33 @@ def test_each_setting_of_a_net_is_probed_and_predicts_its_own_candidates(
 
 
 def test_the_probe_of_a_net_with_a_selection_counts_the_images_drawn(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The net trains on the kept share of each batch; an epoch draws every image, so the drawn ones set its time."""
+    """The net trains on the kept share of each batch; an epoch draws every image, so the drawn ones set its time.
+    The timed steps train the proxy as often as the run does (every 4th step), not once in 6 (fast-93's run: 1.5)."""
     from cnnlab.builtin import preset_path
     from cnnlab.config import load_config
     from cnnlab.data import load_splits
     from cnnlab.train.selection import ProxySelection
 
-    scored, epochs = [], []
+    scored, proxy_trained, epochs = [], [], []
     real_select, real_epoch = ProxySelection.select_batch, budget.train_one_epoch
-    monkeypatch.setattr(
-        ProxySelection, "select_batch", lambda self, x, y: scored.append(len(x)) or real_select(self, x, y)
-    )
+
+    def select(self: ProxySelection, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        scored.append(len(x))
+        proxy_trained.append(self.steps % self.config.train_every == 0)
+        return real_select(self, x, y)
+
+    monkeypatch.setattr(ProxySelection, "select_batch", select)
     monkeypatch.setattr(budget, "train_one_epoch", lambda *a, **k: epochs.append(real_epoch(*a, **k)) or epochs[-1])
     overrides = ["model.widths=[8,16,16]", "train.batch_size=32", "train.selection={keep: 0.25, widths: [4,8,8]}"]
     config = load_config(preset_path("fast-93"), [*DIGITS, *overrides])
     speed = budget.probe(config, load_splits(config.data))
-    assert scored == [32] * (budget.WARMUP_STEPS + budget.PROBE_STEPS)  # the proxy scored every batch drawn
+    steps = budget.timed_steps(config)
+    assert steps == 8  # PROBE_STEPS (6) made two whole cycles of the proxy's training every 4th step
+    assert scored == [32] * (budget.WARMUP_STEPS + steps)  # the proxy scored every batch drawn
+    assert sum(proxy_trained[budget.WARMUP_STEPS :]) == steps // 4  # and trained on every 4th, as in the run
     timed = epochs[-1]
-    assert timed["images"] == budget.PROBE_STEPS * 8  # the net trained on a quarter of each
-    assert speed.train_images_per_second == pytest.approx(budget.PROBE_STEPS * 32 / timed["seconds"])
+    assert timed["images"] == steps * 8  # the net trained on a quarter of each
+    assert speed.train_images_per_second == pytest.approx(steps * 32 / timed["seconds"])
 
 
 def test_a_budgeted_run_trains_the_choice_and_records_it(small_family, tmp_path: Path) -> None:

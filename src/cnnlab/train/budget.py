@@ -264,7 +264,7 @@ def probe(config: RunConfig, splits: Splits) -> Speed:
     batch = min(config.train.batch_size, len(splits.train) // (WARMUP_STEPS + 1))  # a small set: smaller batches
     if batch < 1:
         raise UserError(f"the training split has {len(splits.train)} images: too few to measure this machine's speed")
-    rows = np.arange(min(len(splits.train), batch * (WARMUP_STEPS + PROBE_STEPS)))
+    rows = np.arange(min(len(splits.train), batch * (WARMUP_STEPS + timed_steps(config))))
     subset = splits.train.subset(rows)
     prep = fit_preprocess(subset, config.data.preprocess, config.data.zca_epsilon)
     h, w, _ = splits.dataset.example_shape
@@ -311,6 +311,15 @@ def probe(config: RunConfig, splits: Splits) -> Speed:
     trained = train_one_epoch(model, timed, optimizer, scheduler, criterion, compute, 1, settings)
     drawn = len(timed) * batch  # the images drawn: with a selection the net trains on a share of them
     return Speed(drawn / trained["seconds"], _eval_speed(model, images, config, compute), setup)
+
+
+def timed_steps(config: RunConfig) -> int:
+    """The probe's timed steps: PROBE_STEPS, made whole cycles of a selection's proxy training (every
+    `train_every` steps) so the window holds the proxy's training in the run's proportion."""
+    selection = config.train.selection
+    if selection is None:
+        return PROBE_STEPS
+    return -(-PROBE_STEPS // selection.train_every) * selection.train_every
 
 
 @torch.inference_mode()
