@@ -75,6 +75,20 @@ def image_flops(model: nn.Module, image_shape: tuple[int, ...], batch: int = 4) 
     return forward.get_total_flops() / batch, both.get_total_flops() / batch
 
 
+def optimizer_step_flops(model: nn.Module, make_optimizer: Callable[[nn.Module], torch.optim.Optimizer]) -> float:
+    """FLOPs of one step of the optimiser `make_optimizer` builds for `model`, as FlopCounterMode counts them: its
+    matrix work (Muon's Newton-Schulz products); an elementwise update such as SGD's counts 0. Taken on a copy of
+    the model with random gradients, torch's random stream left as it was."""
+    counted = copy.deepcopy(model)
+    with torch.random.fork_rng(devices=[]):
+        for parameter in counted.parameters():
+            parameter.grad = torch.randn_like(parameter)
+        optimizer = make_optimizer(counted)
+        with FlopCounterMode(display=False) as stepping:
+            optimizer.step()
+    return float(stepping.get_total_flops())
+
+
 class ScopedBatches:
     """Batches drawn inside a profiler scope (DATA_SCOPE), so that a profile tells the data side (indexing,
     augmentation, layout) from the model's; otherwise the batches as they come."""

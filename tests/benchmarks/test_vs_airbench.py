@@ -104,9 +104,27 @@ def test_arithmetic_of_fast_93_matches_the_96_percent_record_it_follows() -> Non
     assert counted["train_flops"] == pytest.approx(3.1e15, rel=0.05)
     assert counted["eval_flops"] == pytest.approx(0.054e15, rel=0.05)  # 6 views of 10,000 images, forward only
     # fast-91 is airbench94's net for 10 epochs of 50,000 images; airbench94 trains 476 steps of 1,024
-    # (ceil(48 x 9.9), its loader dropping each epoch's last part) for 0.345 of its 0.36 PFLOPs
-    fast91 = cnnlab_arithmetic(load_config(preset_path("fast-91")), 50_000, 10_000)
+    # (ceil(48 x 9.9), its loader dropping each epoch's last part) for 0.345 of its 0.36 PFLOPs, with SGD
+    fast91 = cnnlab_arithmetic(load_config(preset_path("fast-91"), ["optim.name=sgd"]), 50_000, 10_000)
     assert fast91["train_flops"] == pytest.approx(0.345e15 * 500_000 / (476 * 1024), rel=0.005)
+
+
+def test_the_optimisers_work_is_muons_newton_schulz_products_and_nothing_for_sgd() -> None:
+    from _step_cost import optimizer_step_flops
+    from cnnlab.config.schema import OptimConfig
+    from cnnlab.train.optim import build_optimizer
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, bias=False), torch.nn.BatchNorm2d(4), torch.nn.Flatten())
+    before = [p.clone() for p in net.parameters()]
+    muon = optimizer_step_flops(net, lambda n: build_optimizer(n, OptimConfig(name="muon", muon_ns_steps=3)))
+    # the filter bank as a 4 x 27 matrix, 3 iterations each of X X^T, its square and the product with X
+    assert muon == 3 * (2 * 4 * 4 * 27 + 2 * 4**3 + 2 * 4 * 4 * 27)
+    assert optimizer_step_flops(net, lambda n: build_optimizer(n, OptimConfig(name="sgd"))) == 0
+    assert all(torch.equal(b, p) and p.grad is None for b, p in zip(before, net.parameters(), strict=True))
+    # fast-90's run: Muon's products are a small share of its training arithmetic, now counted
+    with_muon = cnnlab_arithmetic(load_config(preset_path("fast-90")), 50_000, 10_000)["train_flops"]
+    with_sgd = cnnlab_arithmetic(load_config(preset_path("fast-90"), ["optim.name=sgd"]), 50_000, 10_000)
+    assert 1.005 < with_muon / with_sgd["train_flops"] < 1.03
 
 
 def test_counting_a_net_leaves_it_and_the_random_stream_as_they_were() -> None:
