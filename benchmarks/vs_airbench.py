@@ -43,6 +43,11 @@ forward pass, times the images each run trains on and its test-time views): airb
 3.2 match the record holder's published counts (0.36 and 3.1). A whole run's time ratio is then the product of two
 factors that tell a recipe from its execution: how much less the preset computes (`arithmetic_ratio`) and how much
 faster it computes over its clock (`rate_ratio`, of the GFLOP/s each achieves).
+
+Ceiling. Before and after the runs, a large matrix product in the runs' dtype gives the machine's ceiling
+(`peak_gflops`, the better of the two); each rate is also given as a fraction of it, and `arithmetic_share_for_goal`
+is the most arithmetic, as a share of airbench94's, with which a recipe computing at the ceiling would still reach
+the target 3x sooner: below 1/3 where airbench94 runs near the ceiling, a recipe question rather than a speed one.
 """
 
 from __future__ import annotations
@@ -63,9 +68,9 @@ import torch
 from torch import nn
 
 from _common import finish, in_fresh_process, machine, require_cifar_jpeg, spread
-from _step_cost import image_flops, optimizer_step_flops
+from _step_cost import image_flops, matmul_peak_gflops, optimizer_step_flops
 from cnnlab.builtin import preset_path
-from cnnlab.config import RunConfig, load_config
+from cnnlab.config import RunConfig, TrainConfig, load_config
 from cnnlab.data import BatchAugment, BatchIterator, load
 from cnnlab.errors import UserError
 from cnnlab.evaluation.tta import tta_views
@@ -80,6 +85,7 @@ AIRBENCH_VERSION = "0.1.8"
 # 2 epochs each: 10 steps of airbench's (batch 1,024) and 20 of fast-90's (batch 512). Fewer steps leave airbench's
 # lookahead averaging its initial weights into its final ones (6 steps ended at chance, 10.2%).
 TINY = {"subset": 5120, "test_subset": 1000, "epochs_scale": 0.2}
+GOAL = 3.0  # the speedup cnnlab aims at: how much arithmetic it allows is reported against the machine's ceiling
 
 Curve = list[tuple[float, float]]  # (elapsed seconds, test top-1) at the end of each epoch
 
@@ -416,14 +422,17 @@ def cnnlab_arithmetic(
     return arithmetic(training, test_images * tta_views(config.train.tta, config.train.tta_fraction) * forward)
 
 
-def rates(summary: dict[str, Any], counted: dict[str, float]) -> dict[str, Any]:
-    """A tool's summary with its run's arithmetic in PFLOP and the rate it ran at over its clock (GFLOP/s)."""
+def rates(summary: dict[str, Any], counted: dict[str, float], peak_gflops: float | None = None) -> dict[str, Any]:
+    """A tool's summary with its run's arithmetic in PFLOP and the rate it ran at over its clock (GFLOP/s), with the
+    machine's ceiling as a fraction of that (`fraction_of_peak`)."""
     flops = total(counted)
+    gflops = flops / 1e9 / summary["seconds"]
     return summary | {
         "pflop": round(flops / 1e15, 4),
         "train_pflop": round(counted["train_flops"] / 1e15, 4),
         "eval_pflop": round(counted["eval_flops"] / 1e15, 4),
-        "gflops": round(flops / 1e9 / summary["seconds"], 1),
+        "gflops": round(gflops, 1),
+        **({"fraction_of_peak": round(gflops / peak_gflops, 3)} if peak_gflops else {}),
     }
 
 
@@ -503,16 +512,20 @@ def run_seeds(
 
 
 def compare(
-    runs: dict[str, list[dict[str, Any]]], counted: dict[str, dict[str, float]] | None = None
+    runs: dict[str, list[dict[str, Any]]],
+    counted: dict[str, dict[str, float]] | None = None,
+    peak_gflops: float | None = None,
 ) -> dict[str, Any]:
     """Print and return the comparison: the target (airbench94's mean final top-1), each tool's summary, and the
     speedup: airbench94's time to the target over that of the preset reaching it soonest (None when none does).
     With each tool's arithmetic (`counted`, by tool), a whole run's time ratio splits in two factors: how much less
-    the preset's recipe computes (`arithmetic_ratio`) and how much faster it computes (`rate_ratio`)."""
+    the preset's recipe computes (`arithmetic_ratio`) and how much faster it computes (`rate_ratio`). With the
+    machine's ceiling too (`peak_gflops`), each rate as a fraction of it, and the most arithmetic a recipe may
+    compute to be GOAL times sooner than airbench94 even at that ceiling."""
     target = mean_curve([run["curve"] for run in runs["airbench"]])[-1][1]
     airbench = summarise(runs["airbench"], target)
     if counted:
-        airbench = rates(airbench, counted["airbench"])
+        airbench = rates(airbench, counted["airbench"], peak_gflops)
     print(f"target: airbench94's final test top-1, {target:.2%} (mean of {len(runs['airbench'])} seed(s))")
     print(describe("airbench94", airbench, target))
     presets: dict[str, dict[str, Any]] = {}
@@ -524,7 +537,7 @@ def compare(
         summary["gap"] = round(target - summary["test_top1"], 4)
         print(describe(f"cnnlab {preset}", summary, target))
         if counted:
-            summary = rates(summary, counted[preset])
+            summary = rates(summary, counted[preset], peak_gflops)
             arithmetic_ratio = total(counted["airbench"]) / total(counted[preset])
             summary["arithmetic_ratio"] = round(arithmetic_ratio, 3)
             summary["rate_ratio"] = round(airbench["seconds"] / summary["seconds"] / arithmetic_ratio, 3)
@@ -549,7 +562,7 @@ def compare(
         if best
         else "no speedup: no preset reaches airbench94's accuracy"
     )
-    return {
+    figures = {
         "target": round(target, 4),
         "speedup": None if best is None else presets[best]["speedup"],
         "reached": best is not None,
@@ -557,6 +570,31 @@ def compare(
         "airbench": airbench,
         "cnnlab": presets,
     }
+    if counted and peak_gflops:
+        return figures | ceiling(peak_gflops, airbench)
+    return figures
+
+
+def ceiling(peak_gflops: float, airbench: dict[str, Any]) -> dict[str, Any]:
+    """What the machine's matrix-product ceiling leaves a recipe: to reach the target GOAL times sooner than
+    airbench94 while computing at the ceiling, a run computes at most peak x (airbench94's time to the target) / GOAL,
+    given as a share of airbench94's whole run's arithmetic (its rate x its seconds: its target is its final point)."""
+    allowed = peak_gflops * airbench["time_to_target"] / GOAL
+    share = allowed / (airbench["gflops"] * airbench["seconds"])
+    print(
+        f"ceiling: {peak_gflops:,.0f} GFLOP/s (a large matrix product); airbench94 runs at "
+        f"{airbench['fraction_of_peak']:.0%} of it, so a run {GOAL:g}x sooner computes at most {share:.2f}x its "
+        f"arithmetic ({share * airbench['pflop']:.3f} PFLOP) even at the ceiling"
+    )
+    return {"peak_gflops": round(peak_gflops, 1), "arithmetic_share_for_goal": round(share, 3)}
+
+
+def machine_ceiling(precision: str) -> float:
+    """GFLOP/s of a large matrix product in the runs' dtype on the trainer's threads, the best of a few: the most
+    any recipe's convolutions could run at here (see benchmarks/train_throughput.py)."""
+    resolve_compute(TrainConfig(device="cpu"))  # sets torch's threads as the trainer does
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    return max(matmul_peak_gflops(dtype) for _ in range(3))
 
 
 def count_arithmetic(
@@ -608,8 +646,10 @@ def main() -> None:
             data_root = str(scratch / "cache")
         data = write_airbench_data(source, data_root, scratch)
         counted = count_arithmetic(args.preset, source, data_root, args.epochs_scale)  # seconds; fails before hours
+        peak = machine_ceiling(precision)
         runs = run_seeds(args.preset, args.seeds, data, source, data_root, args.epochs_scale, precision)
-    figures = compare(runs, counted)
+    peak = max(peak, machine_ceiling(precision))  # before and after the runs: a slow spell of the machine hits one
+    figures = compare(runs, counted, peak)
     settings = {"presets": args.preset, "seeds": args.seeds, "precision": precision, "epochs_scale": args.epochs_scale}
     subset = {"subset": args.subset, "test_subset": args.test_subset if args.subset else None}
     finish(settings | subset | figures | {"machine": machine()})

@@ -95,6 +95,12 @@ def test_compare_splits_each_time_ratio_into_arithmetic_and_rate() -> None:
     assert figures["airbench"]["pflop"] == 0.36 and lean["eval_pflop"] == 0.01
     assert lean["arithmetic_ratio"] == 4.0 and lean["rate_ratio"] == 0.5 and lean["time_ratio"] == 2.0
     assert lean["time_ratio"] == lean["arithmetic_ratio"] * lean["rate_ratio"]
+    # against a ceiling of 1,000 GFLOP/s: airbench94 at half of it, so a run 3x sooner at the ceiling computes at
+    # most 720 s x 1,000 GFLOP/s / 3 = 0.24 PFLOP, two thirds of airbench94's 0.36
+    at_peak = compare({"airbench": [run(720.0, 0.90)], "lean": [run(360.0, 0.905)]}, counted, peak_gflops=1000.0)
+    assert at_peak["airbench"]["fraction_of_peak"] == 0.5 and at_peak["cnnlab"]["lean"]["fraction_of_peak"] == 0.25
+    assert at_peak["peak_gflops"] == 1000.0 and at_peak["arithmetic_share_for_goal"] == pytest.approx(2 / 3, abs=1e-3)
+    assert "peak_gflops" not in figures and "fraction_of_peak" not in lean
 
 
 def test_arithmetic_of_fast_93_matches_the_96_percent_record_it_follows() -> None:
@@ -268,3 +274,16 @@ def test_airbench_loader_reads_our_files_onto_the_cpu_in_fp32(tmp_path: Path) ->
     assert len(batches) == 2
     x, y = batches[0]
     assert x.shape == (8, 3, 32, 32) and x.dtype == torch.float32 and x.device.type == "cpu" and len(y) == 8
+
+
+def test_the_ceiling_is_the_best_matrix_product_in_the_runs_dtype(monkeypatch: pytest.MonkeyPatch) -> None:
+    import vs_airbench
+
+    rates = iter([400.0, 700.0, 650.0])
+    asked = []
+    monkeypatch.setattr(vs_airbench, "matmul_peak_gflops", lambda dtype: asked.append(dtype) or next(rates))
+    assert vs_airbench.machine_ceiling("bf16") == 700.0
+    assert asked == [torch.bfloat16] * 3
+    monkeypatch.setattr(vs_airbench, "matmul_peak_gflops", lambda dtype: asked.append(dtype) or 1.0)
+    vs_airbench.machine_ceiling("fp32")
+    assert asked[-1] == torch.float32
