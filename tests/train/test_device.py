@@ -19,7 +19,7 @@ def test_auto_on_a_cpu_machine(monkeypatch, bf16: bool) -> None:
     compute = resolve_compute(TrainConfig(threads=1))
     assert compute.device.type == "cpu" and compute.precision == ("bf16" if bf16 else "fp32")
     assert compute.channels_last and compute.memory_format == torch.channels_last
-    assert "1 threads" in compute.describe() and "channels_last" in compute.describe()
+    assert "1 thread " in compute.describe() and "channels_last" in compute.describe()
     assert not resolve_compute(TrainConfig(threads=1, channels_last=False)).channels_last
 
 

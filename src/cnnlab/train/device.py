@@ -76,7 +76,7 @@ class Compute:
             extras.append("channels_last")
         if self.compile:
             extras.append("compiled")
-        threads = f", {self.threads} threads" if self.device.type == "cpu" else ""
+        threads = f", {self.threads} thread{'s' if self.threads != 1 else ''}" if self.device.type == "cpu" else ""
         world = f" x {self.world.size} processes ({self.backend})" if self.world is not None else ""
         return f"{self.device}{threads}{world} ({', '.join(extras)})"
 
