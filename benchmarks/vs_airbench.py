@@ -47,7 +47,8 @@ faster it computes over its clock (`rate_ratio`, of the GFLOP/s each achieves).
 Ceiling. Before and after the runs, a large matrix product in the runs' dtype gives the machine's ceiling
 (`peak_gflops`, the better of the two); each rate is also given as a fraction of it, and `arithmetic_share_for_goal`
 is the most arithmetic, as a share of airbench94's, with which a recipe computing at the ceiling would still reach
-the target 3x sooner: below 1/3 where airbench94 runs near the ceiling, a recipe question rather than a speed one.
+the target 3x sooner: 1/2 where airbench94 runs at two thirds of the ceiling, 1/3 where it runs at the ceiling
+itself. The nearer to 1/3, the more a 3x speedup is a question of the recipe rather than of its execution.
 """
 
 from __future__ import annotations
