@@ -92,6 +92,7 @@ class EraseConfig(Section):
     def _ordered_range(cls, value: tuple[float, float], info: ValidationInfo) -> tuple[float, float]:
         low, high = value
         if not 0 < low <= high or (info.field_name == "area" and high > 1):
+            assert info.field_name is not None  # a field validator is always called with its field's name
             bound = "0 < low <= high <= 1" if info.field_name == "area" else "0 < low <= high"
             raise ValueError(
                 f"give [low, high] with {bound}, e.g. {list(EraseConfig.model_fields[info.field_name].default)}"

@@ -98,7 +98,7 @@ class StudySpec(Section):
     description: str = ""
     base_preset: str | None = None
     base: dict[str, Any] = Field(default_factory=dict)
-    variants: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"baseline": {}})
+    variants: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"baseline": dict[str, Any]()})
     sample: Sample | None = None  # before grid: the grid's check reads it
     grid: dict[str, list[Any] | dict[str, Any]] = Field(default_factory=dict)
     seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
