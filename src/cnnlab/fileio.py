@@ -58,7 +58,7 @@ def make_folder(path: str | Path, probe: bool = True) -> Path:
     return path
 
 
-def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
     """Call `write(tmp)` on a temporary file beside `path`, then rename it over `path`.
 
     A failure of the place written to (see WRITE_ERRNOS) becomes WriteFailed naming `path`; the old

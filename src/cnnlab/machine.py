@@ -63,7 +63,8 @@ def native_bf16(device: torch.device) -> bool:
 @cache
 def _cpuinfo() -> tuple[str, frozenset[str]]:
     """(model name, flags) of the first CPU in /proc/cpuinfo; the platform's processor name elsewhere."""
-    name, flags = platform.processor() or platform.machine(), frozenset()
+    name = platform.processor() or platform.machine()
+    flags: frozenset[str] = frozenset()
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:

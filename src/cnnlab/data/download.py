@@ -8,6 +8,7 @@ import tarfile
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 from cnnlab.errors import UserError
@@ -35,7 +36,7 @@ def download(urls: Sequence[str], dest: Path, md5: str | None, what: str, manual
     errors = []
     for url in urls:
         try:
-            atomic_write(dest, lambda tmp, url=url: _fetch(url, tmp, md5))
+            atomic_write(dest, partial(_fetch, url, md5=md5))
             return dest
         except (urllib.error.URLError, OSError, ValueError) as err:
             errors.append(f"{url}: {getattr(err, 'reason', err)}")
