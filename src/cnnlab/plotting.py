@@ -7,7 +7,7 @@ for other code or a notebook in the same process.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ def learning_curves(
     return save_png(figure, path)
 
 
-def overlay(variants: dict[str, Sequence[History]], path: Path, split: str = "val") -> Path:
+def overlay(variants: Mapping[str, Sequence[History]], path: Path, split: str = "val") -> Path:
     """Every variant's `split` loss and top-1 by epoch (mean over seeds) on shared axes."""
     figure = new_figure(12, 5)
     axes = figure.subplots(1, 2)

@@ -30,13 +30,13 @@ class Stat:
     n: int
 
     @classmethod
-    def of(cls, values: Sequence[float]) -> Stat | None:
-        values = [float(v) for v in values if v is not None and math.isfinite(float(v))]
-        if not values:
+    def of(cls, values: Sequence[float | None]) -> Stat | None:
+        finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+        if not finite:
             return None
-        n = len(values)
-        mean = sum(values) / n
-        std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else None
+        n = len(finite)
+        mean = sum(finite) / n
+        std = math.sqrt(sum((v - mean) ** 2 for v in finite) / (n - 1)) if n > 1 else None
         return cls(mean, std, n)
 
 
