@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 
@@ -20,7 +21,18 @@ FILES = {
     "test_y": "t10k-labels-idx1-ubyte",
 }
 
-DATASETS = {
+
+class IdxDataset(TypedDict):
+    """A named idx dataset: its mirrors, its files' MD5s, its class names and the folders it may already be in."""
+
+    mirrors: list[str]
+    md5: dict[str, str]
+    classes: list[str]
+    system_dirs: list[str]
+    torchvision_dir: str
+
+
+DATASETS: dict[str, IdxDataset] = {
     "mnist": {
         "mirrors": ["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"],
         "md5": {
@@ -58,7 +70,14 @@ DATASETS = {
     },
 }
 
-_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_DTYPES: dict[int, type[np.generic] | str] = {
+    0x08: np.uint8,
+    0x09: np.int8,
+    0x0B: ">i2",
+    0x0C: ">i4",
+    0x0D: ">f4",
+    0x0E: ">f8",
+}
 
 
 def find_idx_file(folder: Path, stem: str) -> Path | None:
