@@ -48,8 +48,8 @@ def read_headers(paths: Sequence[str]) -> list[tuple[int, int, str]]:
 def read_image(path: str | Path, channels: int, size: tuple[int, int] | None = None) -> np.ndarray:
     """One image as uint8 (H, W, channels): gray (1) or RGB (3), resized (bilinear) to `size` = (H, W)."""
     try:
-        with Image.open(path) as im:
-            im = im.convert("L" if channels == 1 else "RGB")
+        with Image.open(path) as opened:
+            im = opened.convert("L" if channels == 1 else "RGB")
             if size is not None and im.size != (size[1], size[0]):
                 im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             pixels = np.asarray(im)
@@ -92,7 +92,8 @@ def chunks(items: Sequence[T], size: int | None = None) -> list[Sequence[T]]:
 
 def image_files_in(folder: Path, extensions: frozenset[str]) -> tuple[list[Path], list[Path]]:
     """Images under `folder` (recursively, sorted) and the other files that were skipped."""
-    images, others = [], []
+    images: list[Path] = []
+    others: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
