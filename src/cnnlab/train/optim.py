@@ -114,6 +114,7 @@ def build_scheduler(
             final_div_factor=1e4 if not config.min_lr else optimizer.defaults["lr"] / 25 / config.min_lr,
             cycle_momentum=not any(group.get("muon") for group in optimizer.param_groups),  # Muon keeps its own
         )
+    main: lr_scheduler.LRScheduler
     if config.name == "step":
         main = lr_scheduler.StepLR(optimizer, step_size=config.step_size * spe, gamma=config.gamma)
     elif config.name == "multistep":
