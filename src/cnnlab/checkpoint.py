@@ -24,7 +24,7 @@ from cnnlab.models.legacy import with_current_names
 class Stateful(Protocol):
     """A part of training that saves and restores itself (a stateful callback, e.g. weight averaging)."""
 
-    state_key: str | None
+    state_key: str  # the key its state is saved under (hooks without one are not stateful)
 
     def state_dict(self) -> dict[str, Any]: ...
 
