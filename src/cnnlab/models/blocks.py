@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Iterable
-from typing import Literal
+from typing import Literal, TypeVar
 
 import torch
 from torch import nn
@@ -15,6 +15,7 @@ from cnnlab.errors import UserError
 Activation = Literal["relu", "leaky_relu", "tanh", "sigmoid", "gelu"]
 Pool = Literal["max", "avg", "none"]
 Init = Literal["default", "uniform", "kaiming", "xavier"]
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
 
 def make_activation(name: str, slope: float = 0.01, inplace: bool = True) -> nn.Module:
@@ -112,7 +113,7 @@ class Scale(nn.Module):
         return f"factor={self.factor:g}"
 
 
-def init_weights(model: nn.Module, scheme: str) -> nn.Module:
+def init_weights(model: ModuleT, scheme: str) -> ModuleT:
     """Re-initialise conv and linear weights (biases to zero) with `scheme`; `default` keeps PyTorch's."""
     if scheme == "default":
         return model
