@@ -132,7 +132,8 @@ def mlp_figures(experiment: MLPExperiment) -> dict[str, Figure]:
 
 def svm_figure(experiment: SVMExperiment) -> Figure:
     """A decision-boundary panel for every setting, a row per kernel family."""
-    data, rows = experiment.data, {}
+    data = experiment.data
+    rows: dict[str, list[tuple[str, Predict]]] = {}  # panels by kernel family
     assert data.points_train is not None
     for r in experiment.results:
         title = f"{r.setting.label}: test {r.test_accuracy:.1%}"

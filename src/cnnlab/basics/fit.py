@@ -175,4 +175,5 @@ def evaluate(learner: Learner, data: BasicsData, epoch: int, iteration: int, sec
     for x, y in ((data.x_train, data.y_train), (data.x_test, data.y_test)):
         logits = learner.logits(x)
         figures += [cross_entropy(logits, y).item(), (logits.argmax(dim=1) == y).double().mean().item()]
-    return EpochRecord(epoch, iteration, *figures, seconds=seconds)
+    train_loss, train_accuracy, test_loss, test_accuracy = figures
+    return EpochRecord(epoch, iteration, train_loss, train_accuracy, test_loss, test_accuracy, seconds=seconds)

@@ -6,6 +6,8 @@ small mistake in a derivation, while a correct backward agrees with autograd to 
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 
 from .mlp import MLPParams, backward, cross_entropy, forward
@@ -15,7 +17,7 @@ def autograd_gradients(params: MLPParams, x: torch.Tensor, labels: torch.Tensor)
     """dL/dtheta for each parameter, by autograd through the hand-written forward and loss."""
     leaves = MLPParams(*(t.detach().clone().requires_grad_(True) for t in params.as_dict().values()))
     cross_entropy(forward(leaves, x).logits, labels).backward()
-    return MLPParams(*(t.grad for t in leaves.as_dict().values()))
+    return MLPParams(*(cast(torch.Tensor, t.grad) for t in leaves.as_dict().values()))  # backward() set each
 
 
 def manual_gradients(params: MLPParams, x: torch.Tensor, labels: torch.Tensor) -> MLPParams:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import cast
 
 import torch
 from torch import nn
@@ -70,6 +72,7 @@ class AutogradLearner(Learner):
         loss.backward()
         with torch.no_grad():  # the update itself must not become part of the next graph
             for t in self.p.as_dict().values():
+                assert t.grad is not None  # backward() has just set it
                 t -= self.lr * t.grad
                 t.grad = None  # .grad accumulates across backward() calls
         return loss.item()
@@ -96,7 +99,8 @@ class LayersLearner(Learner):
         loss.backward()
         with torch.no_grad():
             for p in self.model.parameters():
-                p -= self.lr * p.grad
+                assert p.grad is not None  # backward() has just set it
+                p.sub_(self.lr * p.grad)  # p -= lr * grad, in place
         return loss.item()
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
@@ -104,7 +108,7 @@ class LayersLearner(Learner):
             return self.model(x)
 
     def params(self) -> MLPParams:
-        hidden, output = self.model.hidden, self.model.output
+        hidden, output = cast(nn.Linear, self.model.hidden), cast(nn.Linear, self.model.output)
         return MLPParams(hidden.weight, hidden.bias, output.weight, output.bias).clone()
 
 
@@ -123,7 +127,7 @@ class OptimLearner(LayersLearner):
         return loss.item()
 
 
-STEPS: dict[str, type[Learner]] = {
+STEPS: dict[str, Callable[[MLPParams, float], Learner]] = {
     "manual": ManualLearner,
     "autograd": AutogradLearner,
     "nn": LayersLearner,
@@ -151,16 +155,12 @@ def mlp_layers(params: MLPParams) -> nn.Sequential:
     """
     inputs, hidden, classes = params.sizes
     like = {"dtype": params.W_h.dtype, "device": params.W_h.device}
-    layers = nn.Sequential(
-        OrderedDict(
-            hidden=nn.utils.skip_init(nn.Linear, inputs, hidden, **like),
-            tanh=nn.Tanh(),
-            output=nn.utils.skip_init(nn.Linear, hidden, classes, **like),
-        )
-    )
+    hidden_layer: nn.Linear = nn.utils.skip_init(nn.Linear, inputs, hidden, **like)
+    output_layer: nn.Linear = nn.utils.skip_init(nn.Linear, hidden, classes, **like)
+    layers = nn.Sequential(OrderedDict(hidden=hidden_layer, tanh=nn.Tanh(), output=output_layer))
     with torch.no_grad():
-        layers.hidden.weight.copy_(params.W_h)
-        layers.hidden.bias.copy_(params.b_h)
-        layers.output.weight.copy_(params.W_y)
-        layers.output.bias.copy_(params.b_y)
+        hidden_layer.weight.copy_(params.W_h)
+        hidden_layer.bias.copy_(params.b_h)
+        output_layer.weight.copy_(params.W_y)
+        output_layer.bias.copy_(params.b_y)
     return layers
