@@ -102,7 +102,7 @@ class BatchMix:
         if self.cutmix is not None:
             pasted = cut & (chance < self.cutmix.prob)
             wanted = torch.where(pasted, beta_draws(n, self.cutmix.alpha, generator), torch.ones(n, device=device))
-            out, left = paste_boxes(out, partner, cutmix_boxes(wanted, tuple(x.shape[-2:]), generator))
+            out, left = paste_boxes(out, partner, cutmix_boxes(wanted, (x.shape[-2], x.shape[-1]), generator))
             share = torch.where(pasted, left, share)
         return out, mix_targets(y, y[partner_index], share, self.num_classes)
 
