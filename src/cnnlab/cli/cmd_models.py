@@ -53,7 +53,9 @@ def format_entry(entry: ModelEntry, full_doc: bool) -> str:
     lines += [f"  {n.ljust(widths[0])}  {t.ljust(widths[1])}  default {d}" for n, t, d in rows]
     if full_doc and entry.table is not None and entry.name != "layers":
         lines += ["layer table at the defaults (model.name=layers with model.layers=<this list> builds the same net):"]
-        lines += [f"  {line}" for line in format_table(table_of(entry.name)).splitlines()]
+        table = table_of(entry.name)
+        assert table is not None  # the entry has a table
+        lines += [f"  {line}" for line in format_table(table).splitlines()]
     return "\n".join(lines)
 
 

@@ -68,6 +68,7 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> a
     if stray:
         parser.error(f"unrecognized arguments: {' '.join(stray)}")
     if extra:
+        assert words is not None  # without a list of late words, every extra word was stray
         getattr(args, words).extend(extra)
     return args
 
