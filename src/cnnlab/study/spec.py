@@ -178,7 +178,7 @@ def expand(spec: StudySpec, overrides: Sequence[str] = (), max_runs: int = MAX_R
 
 def _validated(data: dict[str, Any], study: str, variant: str) -> RunConfig:
     try:
-        config = validate(data)
+        config: RunConfig = validate(data)
         check_options(config.model.name, config.model.options())
     except UserError as err:
         raise UserError(f"study '{study}', variant '{variant}': {err}") from None

@@ -168,7 +168,7 @@ def plan_budget(budget_seconds: float, overrides: Sequence[str] = (), family: st
     if splits.dataset.kind != "images":
         raise UserError(f"--budget trains the fast family's image nets: {splits.dataset.name} holds no images")
     train_images, test_images = len(splits.train), len(splits.test)
-    shortest = {}  # each setting's shortest candidate, the narrowest nets first
+    shortest: dict[str, Candidate] = {}  # each setting's shortest candidate, the narrowest nets first
     for candidate in sorted(pool, key=lambda c: (c.cost, c.batch_size, c.epochs)):
         shortest.setdefault(candidate.setting, candidate)
     for key, first in shortest.items():

@@ -236,7 +236,7 @@ def fit(
             )
             progress.train_seconds += train["seconds"]
             progress.train_images += int(train["images"])
-            results = {"train": train}
+            results: dict[str, dict[str, Any]] = {"train": train}
             due = epoch % settings.eval_every == 0 or epoch == settings.epochs
             for split in HELD_OUT if due else ():
                 split_batches = batches.get(split)
