@@ -39,10 +39,11 @@ what another set up (such as cnnlab's allocator tuning), and the order reverses 
 
 Arithmetic. Before the runs (a few seconds), each recipe's arithmetic is counted (torch's FlopCounterMode on a few
 images: the convolutions and matrix products of a training image's forward and backward pass, and of a test image's
-forward pass, times the images each run trains on and its test-time views): airbench94's 0.36 PFLOP and fast-93's
-3.2 match the record holder's published counts (0.36 and 3.1). A whole run's time ratio is then the product of two
-factors that tell a recipe from its execution: how much less the preset computes (`arithmetic_ratio`) and how much
-faster it computes over its clock (`rate_ratio`, of the GFLOP/s each achieves).
+forward pass, times the images each run trains on and its test-time views, plus each optimiser step's matrix work:
+Muon's Newton-Schulz products): airbench94's 0.36 PFLOP and fast-93's 3.2 match the record holder's published counts
+(0.36 and 3.1). A whole run's time ratio is then the product of two factors that tell a recipe from its execution:
+how much less the preset computes (`arithmetic_ratio`) and how much faster it computes over its clock (`rate_ratio`,
+of the GFLOP/s each achieves).
 
 Ceiling. Before and after the runs, a large matrix product in the runs' dtype gives the machine's ceiling
 (`peak_gflops`, the better of the two); each rate is also given as a fraction of it, and `arithmetic_share_for_goal`
@@ -411,7 +412,7 @@ def cnnlab_arithmetic(
     size = BatchAugment(config.data.augment, (32, 32)).output_size
     forward, both, stepping = flops_of(config)
     images = config.train.epochs * train_images
-    steps = config.train.epochs * (train_images // config.train.batch_size)  # the trainer drops a partial batch
+    steps = config.train.epochs * math.ceil(train_images / config.train.batch_size)  # the last batch partial
     selection = config.train.selection
     if selection is None:
         training = images * both + steps * stepping
@@ -419,7 +420,7 @@ def cnnlab_arithmetic(
         proxy_forward, proxy_both, proxy_stepping = flops_of(proxy_config(config, selection))
         backward = proxy_both - proxy_forward
         training = images * (selection.keep * both + proxy_forward + backward / selection.train_every)
-        training += steps * (stepping + proxy_stepping / selection.train_every)
+        training += steps * stepping + math.ceil(steps / selection.train_every) * proxy_stepping
     return arithmetic(training, test_images * tta_views(config.train.tta, config.train.tta_fraction) * forward)
 
 
@@ -572,20 +573,20 @@ def compare(
         "cnnlab": presets,
     }
     if counted and peak_gflops:
-        return figures | ceiling(peak_gflops, airbench)
+        return figures | ceiling(peak_gflops, airbench, total(counted["airbench"]))
     return figures
 
 
-def ceiling(peak_gflops: float, airbench: dict[str, Any]) -> dict[str, Any]:
+def ceiling(peak_gflops: float, airbench: dict[str, Any], airbench_flops: float) -> dict[str, Any]:
     """What the machine's matrix-product ceiling leaves a recipe: to reach the target GOAL times sooner than
     airbench94 while computing at the ceiling, a run computes at most peak x (airbench94's time to the target) / GOAL,
-    given as a share of airbench94's whole run's arithmetic (its rate x its seconds: its target is its final point)."""
-    allowed = peak_gflops * airbench["time_to_target"] / GOAL
-    share = allowed / (airbench["gflops"] * airbench["seconds"])
+    given as a share of airbench94's whole run's arithmetic (`airbench_flops`)."""
+    allowed = peak_gflops * 1e9 * airbench["time_to_target"] / GOAL
+    share = allowed / airbench_flops
     print(
         f"ceiling: {peak_gflops:,.0f} GFLOP/s (a large matrix product); airbench94 runs at "
         f"{airbench['fraction_of_peak']:.0%} of it, so a run {GOAL:g}x sooner computes at most {share:.2f}x its "
-        f"arithmetic ({share * airbench['pflop']:.3f} PFLOP) even at the ceiling"
+        f"arithmetic ({allowed / 1e15:.3f} PFLOP) even at the ceiling"
     )
     return {"peak_gflops": round(peak_gflops, 1), "arithmetic_share_for_goal": round(share, 3)}
 

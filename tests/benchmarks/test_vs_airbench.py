@@ -280,10 +280,11 @@ def test_the_ceiling_is_the_best_matrix_product_in_the_runs_dtype(monkeypatch: p
     import vs_airbench
 
     rates = iter([400.0, 700.0, 650.0])
-    asked = []
+    asked, threads_set = [], []
+    monkeypatch.setattr(vs_airbench, "resolve_compute", lambda train: threads_set.append(train.device))
     monkeypatch.setattr(vs_airbench, "matmul_peak_gflops", lambda dtype: asked.append(dtype) or next(rates))
     assert vs_airbench.machine_ceiling("bf16") == 700.0
-    assert asked == [torch.bfloat16] * 3
+    assert asked == [torch.bfloat16] * 3 and threads_set == ["cpu"]  # on the threads the trainer would set
     monkeypatch.setattr(vs_airbench, "matmul_peak_gflops", lambda dtype: asked.append(dtype) or 1.0)
     vs_airbench.machine_ceiling("fp32")
     assert asked[-1] == torch.float32

@@ -131,10 +131,36 @@ def test_the_probe_of_a_net_with_a_selection_counts_the_images_drawn(monkeypatch
     steps = budget.timed_steps(config)
     assert steps == 8  # PROBE_STEPS (6) made two whole cycles of the proxy's training every 4th step
     assert scored == [32] * (budget.WARMUP_STEPS + steps)  # the proxy scored every batch drawn
-    assert sum(proxy_trained[budget.WARMUP_STEPS :]) == steps // 4  # and trained on every 4th, as in the run
+    every = config.train.selection.train_every
+    assert sum(proxy_trained[budget.WARMUP_STEPS :]) == steps // every  # and trained on every 4th, as in the run
     timed = epochs[-1]
     assert timed["images"] == steps * 8  # the net trained on a quarter of each
     assert speed.train_images_per_second == pytest.approx(steps * 32 / timed["seconds"])
+
+
+@pytest.mark.parametrize(
+    ("every", "available", "steps"),
+    [
+        (None, None, 6),
+        (1, None, 6),
+        (3, None, 6),
+        (4, None, 8),
+        (5, None, 10),
+        (7, None, 7),
+        (4, 9, 8),
+        (4, 5, 4),
+        (4, 3, 3),
+    ],
+)
+def test_the_probe_times_whole_cycles_of_the_proxys_training_as_far_as_the_split_allows(
+    every: int | None, available: int | None, steps: int
+) -> None:
+    from cnnlab.builtin import preset_path
+    from cnnlab.config import load_config
+
+    selection = ["train.selection=null"] if every is None else [f"train.selection.train_every={every}"]
+    config = load_config(preset_path("fast-93"), [*DIGITS, *selection])
+    assert budget.timed_steps(config, available) == steps
 
 
 def test_a_budgeted_run_trains_the_choice_and_records_it(small_family, tmp_path: Path) -> None:
@@ -179,9 +205,12 @@ def test_a_probe_is_made_once_per_net_and_boot(small_family, monkeypatch: pytest
     monkeypatch.setattr(speed_records, "boot_id", lambda: "another-boot")  # restarted, or another host
     plan_budget(120, DIGITS)
     assert len(probed) == 8
+    monkeypatch.setattr(speed_records, "PROBE_METHOD", speed_records.PROBE_METHOD + 1)  # the probe measures anew
+    plan_budget(120, DIGITS)
+    assert len(probed) == 10
     speed_records._path().write_text("{not json")  # a damaged record only costs a probe, then is rewritten
     plan_budget(120, DIGITS)
-    assert len(probed) == 10 and json.loads(speed_records._path().read_text())
+    assert len(probed) == 12 and json.loads(speed_records._path().read_text())
 
 
 def test_the_command_line_asks_for_what_budget_needs(capsys) -> None:

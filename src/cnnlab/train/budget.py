@@ -50,7 +50,7 @@ from .speed_records import Speed, recall, remember, speed_key
 
 log = logging.getLogger("cnnlab.train")
 
-PROBE_STEPS = 6  # timed training steps a width (after WARMUP_STEPS): enough to average out one slow step
+PROBE_STEPS = 6  # timed training steps a width (after WARMUP_STEPS; see timed_steps): enough to average one slow step
 WARMUP_STEPS = 2
 PROBE_EVAL_IMAGES = 1000
 # of the budget left after the probe: what the chosen run's predicted time may use. With a probe per
@@ -264,7 +264,8 @@ def probe(config: RunConfig, splits: Splits) -> Speed:
     batch = min(config.train.batch_size, len(splits.train) // (WARMUP_STEPS + 1))  # a small set: smaller batches
     if batch < 1:
         raise UserError(f"the training split has {len(splits.train)} images: too few to measure this machine's speed")
-    rows = np.arange(min(len(splits.train), batch * (WARMUP_STEPS + timed_steps(config))))
+    steps = timed_steps(config, available=len(splits.train) // batch - WARMUP_STEPS)
+    rows = np.arange(batch * (WARMUP_STEPS + steps))
     subset = splits.train.subset(rows)
     prep = fit_preprocess(subset, config.data.preprocess, config.data.zca_epsilon)
     h, w, _ = splits.dataset.example_shape
@@ -313,13 +314,16 @@ def probe(config: RunConfig, splits: Splits) -> Speed:
     return Speed(drawn / trained["seconds"], _eval_speed(model, images, config, compute), setup)
 
 
-def timed_steps(config: RunConfig) -> int:
-    """The probe's timed steps: PROBE_STEPS, made whole cycles of a selection's proxy training (every
-    `train_every` steps) so the window holds the proxy's training in the run's proportion."""
-    selection = config.train.selection
-    if selection is None:
-        return PROBE_STEPS
-    return -(-PROBE_STEPS // selection.train_every) * selection.train_every
+def timed_steps(config: RunConfig, available: int | None = None) -> int:
+    """The probe's timed steps: PROBE_STEPS rounded up to whole cycles of a selection's proxy training (every
+    `train_every` steps), so that the window holds the proxy's training in the run's proportion; where a small
+    training split has only `available` steps after the warm-up, as many whole cycles as fit (all of them when
+    not one does)."""
+    every = config.train.selection.train_every if config.train.selection is not None else 1
+    wanted = math.ceil(PROBE_STEPS / every) * every
+    if available is None or available >= wanted:
+        return wanted
+    return available // every * every or available
 
 
 @torch.inference_mode()

@@ -28,6 +28,7 @@ from cnnlab.machine import hardware_description
 from .device import Compute
 
 log = logging.getLogger("cnnlab.train")
+PROBE_METHOD = 2  # raised when the probe measures differently: records of an older method are not reused
 
 SPEEDS_FILE = "speeds.json"
 
@@ -64,6 +65,7 @@ def speed_key(config: RunConfig, compute: Compute) -> str:
         "data": config.data.model_dump(mode="json", include={"preprocess", "augment", "image_size", "source"}),
         "batch_size": config.train.batch_size,
         "selection": config.train.selection.model_dump(mode="json") if config.train.selection else None,
+        "method": PROBE_METHOD,
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
